@@ -1,0 +1,5 @@
+import sys
+
+from supportdesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,12 @@
+"""Development: `make run`. SQLite in ./var, mail written to files in var/sent-mail."""
+
+from supportdesk.settings.base import *  # noqa: F403
+from supportdesk.settings.base import DATA_DIR
+from supportdesk.settings.env import env_bool, env_str
+
+DEBUG = env_bool("DEBUG", True)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DATA_DIR.mkdir(parents=True, exist_ok=True)
