@@ -61,6 +61,8 @@ EpochPause = tuple[int, int | None]
 """A pause in epoch seconds; ``end is None`` while it is still open."""
 
 _INF = 1 << 62
+# lo, hi, starts (padded), ends, cum_end, start_buckets, start_shift, cum_buckets, cum_shift
+_Fast = tuple[int, int, list[int], list[int], list[int], list[int], int, list[int], int]
 _from_epoch = datetime.fromtimestamp
 
 
@@ -130,9 +132,9 @@ class BusinessClock:
         self._calendar = calendar
         self._periods = periods
         self._table: Table | None = None
-        # The current table's (lo, hi, starts, ends, cum_end) lists, read with one attribute
-        # lookup by the single-query hot path; replaced together with the table.
-        self._fast: tuple[int, int, list[int], list[int], list[int]] = (1, 0, [], [], [])
+        # What the single-query hot path reads from the current table, in one attribute lookup;
+        # replaced together with the table. (lo > hi until the first table is built.)
+        self._fast: _Fast = (1, 0, [], [], [], [], 0, [], 0)
         self._grow_lock = threading.Lock()
 
     @property
@@ -141,7 +143,17 @@ class BusinessClock:
 
     def _install(self, table: Table) -> Table:
         self._table = table
-        self._fast = (table.lo, table.hi, table.starts_list, table.ends_list, table.cum_end_list)
+        self._fast = (
+            table.lo,
+            table.hi,
+            table.starts_padded,
+            table.ends_list,
+            table.cum_end_list,
+            table.start_buckets,
+            table.start_shift,
+            table.cum_buckets,
+            table.cum_shift,
+        )
         return table
 
     # -- tables --------------------------------------------------------------------------------
@@ -283,15 +295,22 @@ class BusinessClock:
             if t < MIN_EPOCH or t > MAX_EPOCH:
                 self._cover(t, t)  # raises the horizon error
             return _from_epoch(t, UTC)
-        lo, hi, starts, ends, cum_end = self._fast
+        lo, hi, starts, ends, cum_end, start_buckets, start_shift, cum_buckets, cum_shift = (
+            self._fast
+        )
         if t < lo or t > hi:
             return _from_epoch(self._due_plain(t, x), UTC)
-        i = bisect_right(starts, t) - 1
+        # Same as _due_plain, with bucket indexes instead of binary searches (see Table).
+        i = start_buckets[(t - lo) >> start_shift]
+        while starts[i + 1] <= t:
+            i += 1
         gap = ends[i] - t
         wanted = (cum_end[i] - gap if gap > 0 else cum_end[i]) + x
         if wanted > cum_end[-1]:
             return _from_epoch(self._due_plain(t, x), UTC)
-        j = bisect_left(cum_end, wanted, i)
+        j = cum_buckets[wanted >> cum_shift]
+        while cum_end[j] < wanted:
+            j += 1
         return _from_epoch(ends[j] - cum_end[j] + wanted, UTC)
 
     def elapsed(self, start: datetime, end: datetime, pauses: Sequence[Pause] = ()) -> int:
@@ -343,7 +362,7 @@ class BusinessClock:
         """Due instants (epoch seconds) for many starts at once, without pauses.
 
         ``targets_s`` is one target for all or one per start (whole seconds). This is the
-        "recompute every open ticket" path: two ``searchsorted`` calls over the table.
+        "recompute every open ticket" path: a handful of numpy passes over the starts.
         """
         starts = np.ascontiguousarray(starts_epoch_s, dtype=np.int64)
         targets = np.asarray(targets_s, dtype=np.int64)
@@ -357,20 +376,21 @@ class BusinessClock:
         first, last = int(starts.min()), int(starts.max())
         if table is None or first < table.lo or last > table.hi:
             table = self._cover(first, last)
-        i = np.searchsorted(table.starts, starts, side="right")
-        i -= 1
-        gap = table.ends[i]
-        gap -= starts
-        np.maximum(gap, 0, out=gap)
-        cum = table.cum_end[i]
-        cum -= gap
-        cum += targets
-        if int(cum.max()) > table.total:
-            table = self._grow_until_total(table, int(cum.max()))
-        j = np.searchsorted(table.cum_end, cum, side="left")
-        due = table.cum_end[j]
-        due -= cum
-        np.subtract(table.ends[j], due, out=due)
+        wanted = self._cum_batch(table, starts)
+        wanted += targets
+        if int(wanted.max()) > table.total:
+            table = self._grow_until_total(table, int(wanted.max()))
+        # j = the first interval whose running total at its end reaches `wanted` (see Table).
+        j = table.cum_buckets_array[wanted >> table.cum_shift]
+        cum_end = table.cum_end
+        while True:
+            short = cum_end[j] < wanted
+            if not short.any():
+                break
+            j += short
+        due: Int64Array = table.ends[j]
+        due -= cum_end[j]
+        due += wanted
         if targets.ndim == 0:
             if int(targets) == 0:
                 due[...] = starts
@@ -398,12 +418,19 @@ class BusinessClock:
 
     @staticmethod
     def _cum_batch(table: Table, t: Int64Array) -> Int64Array:
-        i = np.searchsorted(table.starts, t, side="right")
-        i -= 1
+        """Business seconds from the table's start to each ``t`` (all inside the table)."""
+        # i = the last interval starting at or before t: its bucket's, then step forward.
+        i = table.start_buckets_array[(t - table.lo) >> table.start_shift]
+        padded = table.starts_padded_array
+        while True:
+            behind = padded[i + 1] <= t
+            if not behind.any():
+                break
+            i += behind
         gap = table.ends[i]
         gap -= t
         np.maximum(gap, 0, out=gap)
-        cum = table.cum_end[i]
+        cum: Int64Array = table.cum_end[i]
         cum -= gap
         return cum
 

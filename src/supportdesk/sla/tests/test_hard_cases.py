@@ -456,3 +456,43 @@ def test_batch_recomputes_many_tickets_the_same_way() -> None:
         datetime(2026, 3, 9, 17, 0, tzinfo=LA),
     ]
     assert clock.elapsed_batch(epochs, due).tolist() == [24 * HOUR, 2 * HOUR, 8 * HOUR]
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    [
+        la_office(public_holidays=PublicHolidays("US")),
+        BusinessCalendar(
+            timezone="Australia/Adelaide",
+            hours=WeeklyHours.of(
+                {"mon": ["00:00-02:30", "09:00-12:00", "13:00-17:45"], "sat": ["10:00-24:00"]}
+            ),
+        ),
+        # Fragmented: 48 ten-minute ranges every Tuesday (long walks inside a bucket).
+        BusinessCalendar(
+            timezone="Europe/London",
+            hours=WeeklyHours.of(
+                {
+                    "tue": [
+                        f"{h:02d}:{m:02d}-{h:02d}:{m + 10:02d}" for h in range(24) for m in (0, 30)
+                    ]
+                }
+            ),
+        ),
+    ],
+    ids=["la-office", "adelaide-split", "london-fragmented"],
+)
+def test_due_at_every_opening_and_closing_of_a_year(calendar: BusinessCalendar) -> None:
+    """Every closing of 2026 is due exactly at closing, from the year's start and from opening;
+    one second after an opening is due one second in. Exhaustive, because single queries locate
+    intervals through bucket indexes whose edges can coincide with any of these instants."""
+    clock = BusinessClock(calendar)
+    year = datetime(2026, 1, 1, tzinfo=UTC)
+    intervals = clock.working_intervals(year, datetime(2027, 1, 1, tzinfo=UTC))
+    intervals = [(a, b) for a, b in intervals if a > year]  # not one clipped by the window
+    assert len(intervals) > 50
+    for opening, closing in intervals:
+        assert clock.due(year, clock.elapsed(year, closing)) == closing
+        assert clock.due(opening, closing - opening) == closing
+        assert clock.due(opening - timedelta(seconds=1), 1) == opening + timedelta(seconds=1)
+        assert clock.due(closing, 0) == closing
