@@ -15,8 +15,9 @@ How: a :class:`~supportdesk.sla.timeline.Table` holds the working time as sorted
 running totals. With ``i`` the last interval starting at or before ``t``, the business time from the
 table's start to ``t`` is ``cum(t) = cum_end[i] - max(ends[i] - t, 0)``; then
 ``elapsed = cum(end) - cum(start)`` and ``due`` is the inverse: with ``C = cum(start) + target``,
-take the first interval ``j`` whose running total at its end is ``>= C`` (``bisect_left``, which is
-what puts a budget ending at closing *at* closing) and answer ``ends[j] - (cum_end[j] - C)``.
+take the *first* interval ``j`` whose running total at its end is ``>= C`` (the first, which is what
+puts a budget ending at closing *at* closing) and answer ``ends[j] - (cum_end[j] - C)``. Both
+lookups go through the table's bucket indexes rather than a binary search (see ``Table``).
 
 Pauses: walk the merged pauses in order, spending the budget on the working time between them.
 
@@ -28,7 +29,7 @@ whole epoch seconds: tz-aware datetimes are floored to the second, naive ones ar
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -203,25 +204,40 @@ class BusinessClock:
 
     # -- single queries, epoch seconds ---------------------------------------------------------
 
+    @staticmethod
+    def _interval_at(table: Table, t: int) -> int:
+        """Index of the last interval starting at or before ``t`` (``lo <= t <= hi``; see Table)."""
+        i = table.start_buckets[(t - table.lo) >> table.start_shift]
+        starts = table.starts_padded
+        while starts[i + 1] <= t:
+            i += 1
+        return i
+
+    @staticmethod
+    def _interval_reaching(table: Table, c: int) -> int:
+        """Index of the first interval whose running total reaches ``c`` (``c <= total``)."""
+        j = table.cum_buckets[c >> table.cum_shift]
+        cum_end = table.cum_end_list
+        while cum_end[j] < c:
+            j += 1
+        return j
+
     def _cum(self, table: Table, t: int) -> int:
-        i = bisect_right(table.starts_list, t) - 1
+        """Business seconds from the table's start to ``t``."""
+        i = self._interval_at(table, t)
         gap = table.ends_list[i] - t
         return table.cum_end_list[i] - gap if gap > 0 else table.cum_end_list[i]
 
     def _due_plain(self, t: int, x: int) -> int:
-        """Due for a budget ``x > 0`` from ``t`` with no pauses."""
+        """Due for a budget ``x > 0`` from ``t`` with no pauses (growing the table if needed)."""
         table = self._table
         if table is None or t < table.lo or t > table.hi:
             table = self._cover(t, t)
-        i = bisect_right(table.starts_list, t) - 1
-        gap = table.ends_list[i] - t
-        target = (table.cum_end_list[i] - gap if gap > 0 else table.cum_end_list[i]) + x
-        cum_end = table.cum_end_list
-        if target > cum_end[-1]:
-            table = self._grow_until_total(table, target)
-            cum_end = table.cum_end_list
-        j = bisect_left(cum_end, target)
-        return table.ends_list[j] - (cum_end[j] - target)
+        wanted = self._cum(table, t) + x
+        if wanted > table.total:
+            table = self._grow_until_total(table, wanted)  # same start: `wanted` still holds
+        j = self._interval_reaching(table, wanted)
+        return table.ends_list[j] - table.cum_end_list[j] + wanted
 
     def due_epoch(self, start: int, target: int, pauses: Sequence[EpochPause] = ()) -> int | None:
         """:meth:`due` in whole epoch seconds (``target`` in seconds); ``None`` if an open pause
