@@ -1,8 +1,8 @@
 """The ``supportdesk`` console script.
 
-Pure commands (the SLA engine's ``sla due`` / ``sla elapsed`` and ``availability compute``) run without
-Django so they start fast and need no database. Everything else is a Django management command:
-``supportdesk migrate``, ``supportdesk demo``, ``supportdesk run``, ``supportdesk sla explain 1042`` …
+Pure commands (the SLA engine's ``sla due`` / ``sla elapsed`` and ``availability compute``) run
+without Django so they start fast and need no database. Everything else is a Django management
+command: ``supportdesk migrate``, ``supportdesk demo``, ``supportdesk run`` …
 """
 
 from __future__ import annotations
