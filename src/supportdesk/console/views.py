@@ -6,7 +6,6 @@ from typing import Any, cast
 
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,12 +21,13 @@ from supportdesk.console.forms import (
     TicketPropertiesForm,
 )
 from supportdesk.core.forms import apply_service_errors, parse_addresses
+from supportdesk.core.pagination import CappedPaginator
 from supportdesk.core.views import staff_required
 from supportdesk.organizations.models import Organization
 from supportdesk.tickets import services
 from supportdesk.tickets.access import access_ticket, events_visible_to, messages_visible_to
-from supportdesk.tickets.models import OPEN_STATUSES, Channel, Severity, Status, Ticket
-from supportdesk.tickets.search import message_search
+from supportdesk.tickets.models import Channel, Severity, Status, Ticket
+from supportdesk.tickets.search import message_search, ticket_lookup
 from supportdesk.tickets.selectors import (
     QUEUES,
     SORTS,
@@ -77,7 +77,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         assignee_id=_int_or_none(params.get("assignee")),
         sort=sort,
     )
-    page = Paginator(tickets, PAGE_SIZE).get_page(params.get("page"))
+    page = CappedPaginator(tickets, PAGE_SIZE).get_page(params.get("page"))
     context = {
         **_base_context(request),
         "page": page,
@@ -114,16 +114,7 @@ def search(request: HttpRequest) -> HttpResponse:
         digits = text.lstrip("#")
         if digits.isdigit():
             number_match = Ticket.objects.filter(number=int(digits)).first()
-        ticket_matches = list(
-            Ticket.objects.filter(
-                Q(subject__icontains=text)
-                | Q(organization__name__icontains=text)
-                | Q(requester__email__icontains=text)
-                | Q(requester__name__icontains=text)
-            )
-            .select_related("organization", "requester")
-            .order_by("-updated_at")[:20]
-        )
+        ticket_matches = ticket_lookup(user, text)
         hits = message_search(user, text)
     return render(
         request,
@@ -163,7 +154,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "missing_parts": forms.get("missing_parts", []),
     }
     if organization is not None:
-        context["open_ticket_count"] = organization.tickets.filter(status__in=OPEN_STATUSES).count()
+        context["open_ticket_count"] = organization.tickets.filter(is_open=True).count()
     return context
 
 
@@ -363,7 +354,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 @staff_required
 def organizations(request: HttpRequest) -> HttpResponse:
     orgs = Organization.objects.annotate(
-        open_tickets=Count("tickets", filter=Q(tickets__status__in=OPEN_STATUSES)),
+        open_tickets=Count("tickets", filter=Q(tickets__is_open=True)),
         instance_count=Count("instances", distinct=True),
     ).order_by("name")
     return render(

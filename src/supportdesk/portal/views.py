@@ -23,7 +23,7 @@ from supportdesk.tickets.access import (
     messages_visible_to,
     tickets_visible_to,
 )
-from supportdesk.tickets.models import OPEN_STATUSES, Channel, Status
+from supportdesk.tickets.models import Channel
 from supportdesk.tickets.search import message_search
 
 
@@ -37,9 +37,9 @@ def tickets(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "open")
     visible = tickets_visible_to(user).select_related("requester", "assignee")
     if show == "open":
-        visible = visible.filter(status__in=OPEN_STATUSES)
+        visible = visible.filter(is_open=True)
     elif show == "solved":
-        visible = visible.filter(status__in=(Status.SOLVED, Status.CLOSED))
+        visible = visible.filter(is_open=False)
     page = Paginator(visible.order_by("-updated_at", "-id"), 25).get_page(request.GET.get("page"))
     return render(request, "portal/tickets.html", {"page": page, "show": show})
 

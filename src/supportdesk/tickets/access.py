@@ -15,11 +15,16 @@ from supportdesk.accounts.models import User
 from supportdesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 
 
+def sees_everything(user: User) -> bool:
+    """Staff see every ticket, message and internal note."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     tickets = Ticket.objects.all()
     if not user.is_authenticated or not user.is_active:
         return tickets.none()
-    if user.is_staff:
+    if sees_everything(user):
         return tickets
     if user.is_org_admin and user.organization_id is not None:
         return tickets.filter(organization_id=user.organization_id)
@@ -49,9 +54,16 @@ def access_ticket(user: User, number: int | str) -> Ticket:
 
 def messages_visible_to(user: User, ticket: Ticket) -> QuerySet[Message]:
     messages = ticket.messages.all()
-    if not user.is_staff:
+    if not sees_everything(user):
         messages = messages.filter(kind=Message.Kind.REPLY)
     return messages
+
+
+def all_messages_visible_to(user: User) -> QuerySet[Message]:
+    """Every message `user` may read, across tickets (for search)."""
+    if sees_everything(user):
+        return Message.objects.all()
+    return Message.objects.filter(ticket__in=tickets_visible_to(user), kind=Message.Kind.REPLY)
 
 
 def events_visible_to(user: User, ticket: Ticket) -> QuerySet[TicketEvent]:

@@ -100,25 +100,39 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change; optimistic concurrency for the API (ETag / If-Match).
     version = models.PositiveIntegerField(default=1)
+    # Derived by the database from status, so queues can use one ordered index scan (an IN list of
+    # open statuses cannot be read from an index in updated order).
+    is_open = models.GeneratedField(
+        expression=models.Case(
+            models.When(status__in=[s.value for s in OPEN_STATUSES], then=models.Value(True)),
+            default=models.Value(False),
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-updated_at"]
+        # Queue reads are ordered index scans that stop at the page: (filter columns, sort).
         indexes = [
-            models.Index(fields=["status", "-updated_at"], name="ticket_status_updated_idx"),
-            models.Index(fields=["assignee", "status", "-updated_at"], name="ticket_assignee_idx"),
+            models.Index(fields=["is_open", "-updated_at", "-id"], name="ticket_open_updated_idx"),
+            models.Index(fields=["is_open", "created_at", "id"], name="ticket_open_created_idx"),
             models.Index(
-                fields=["organization", "status", "-updated_at"], name="ticket_org_status_idx"
+                fields=["is_open", "severity", "-updated_at", "-id"], name="ticket_open_sev_idx"
             ),
-            models.Index(fields=["requester", "-updated_at"], name="ticket_requester_idx"),
-            models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
+            models.Index(
+                fields=["assignee", "is_open", "-updated_at", "-id"], name="ticket_assignee_idx"
+            ),
+            models.Index(
+                fields=["organization", "is_open", "-updated_at", "-id"], name="ticket_org_idx"
+            ),
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_idx"),
+            models.Index(fields=["requester", "-updated_at", "-id"], name="ticket_requester_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.number} {self.subject}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
 
     @property
     def severity_definition(self) -> str:

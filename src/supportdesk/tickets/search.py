@@ -12,18 +12,23 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from supportdesk.accounts.models import User
-from supportdesk.tickets.access import tickets_visible_to
+from supportdesk.organizations.models import Organization
+from supportdesk.tickets.access import (
+    all_messages_visible_to,
+    sees_everything,
+    tickets_visible_to,
+)
+from supportdesk.tickets.fulltext import PG_CONFIG
 from supportdesk.tickets.models import Message, Ticket
 
 # Highlight markers that cannot occur in stored text; swapped for <mark> after escaping.
 _START, _STOP = "\x02", "\x03"
-PG_CONFIG = "english"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -51,62 +56,152 @@ def fts5_query(text: str) -> str:
     return " ".join(quoted)
 
 
-def message_search(user: User, text: str, *, limit: int = 50) -> list[MessageHit]:
-    """Messages matching `text` that `user` may see, newest first, with a highlighted snippet."""
+def ticket_lookup(user: User, text: str, *, limit: int = 20) -> list[Ticket]:
+    """Tickets whose subject (full-text), organization or requester matches `text`, most recently
+    updated first.
+
+    Each source is asked for its own few best candidates (small tables first, the subject through
+    its full-text index), so nothing scans the ticket table; the user's visibility is applied to
+    the candidates, or inside each source for customers, whose own set is small."""
     text = text.strip()
     if not text:
         return []
-    messages: QuerySet[Message] = Message.objects.filter(ticket__in=tickets_visible_to(user))
-    if not user.is_staff:
-        messages = messages.filter(kind=Message.Kind.REPLY)
+    org_ids = list(
+        Organization.objects.filter(name__icontains=text).values_list("id", flat=True)[:100]
+    )
+    person_ids = list(
+        User.objects.filter(Q(email__icontains=text) | Q(name__icontains=text)).values_list(
+            "id", flat=True
+        )[:500]
+    )
+    subject = _subject_match(text)
+    visible = tickets_visible_to(user)
+    order = ("-updated_at", "-id")
+    if sees_everything(user):
+        candidates: set[int] = set()
+        for source in (
+            visible.filter(subject) if subject is not None else None,
+            visible.filter(organization_id__in=org_ids) if org_ids else None,
+            visible.filter(requester_id__in=person_ids) if person_ids else None,
+        ):
+            if source is not None:
+                candidates.update(source.order_by(*order).values_list("id", flat=True)[:limit])
+        found = visible.filter(id__in=candidates)
+    else:
+        either = Q(organization_id__in=org_ids) | Q(requester_id__in=person_ids)
+        found = visible.filter(either | Q(subject) if subject is not None else either)
+    return list(found.prefetch_related("organization", "requester").order_by(*order)[:limit])
+
+
+def _subject_match(text: str) -> RawSQL | None:
     if connection.vendor == "postgresql":
-        query_sql = f"websearch_to_tsquery('{PG_CONFIG}', %s)"
-        # Constant SQL; the user's text is always a query parameter.
-        matches = RawSQL(  # noqa: S611
-            f"to_tsvector('{PG_CONFIG}', tickets_message.body_text) @@ {query_sql}",
+        return RawSQL(  # noqa: S611 - constant SQL, parameterised
+            f"to_tsvector('{PG_CONFIG}', tickets_ticket.subject) @@ "
+            f"websearch_to_tsquery('{PG_CONFIG}', %s)",
             (text,),
             output_field=BooleanField(),
         )
-        snippet = RawSQL(  # noqa: S611
-            f"ts_headline('{PG_CONFIG}', tickets_message.body_text, {query_sql}, "
-            f'\'StartSel="{_START}", StopSel="{_STOP}", MaxWords=24, MinWords=10, '
-            "MaxFragments=1')",
-            (text,),
-        )
-        rows = (
-            messages.filter(matches).order_by("-created_at").values_list("id", "ticket_id")[:limit]
-        )
-        ids = list(rows)
-        snippets = dict(
-            Message.objects.filter(pk__in=[mid for mid, _ in ids])
-            .annotate(snippet=snippet)
-            .values_list("id", "snippet")
-        )
+    query = fts5_query(text)
+    if not query:
+        return None
+    return RawSQL(
+        "tickets_ticket.id IN (SELECT rowid FROM tickets_ticket_fts "
+        "WHERE tickets_ticket_fts MATCH %s)",
+        (query,),
+        output_field=BooleanField(),
+    )
+
+
+def message_search(user: User, text: str, *, limit: int = 50) -> list[MessageHit]:
+    """Messages matching `text` that `user` may see, newest first, with a highlighted snippet.
+
+    Staff search everything, so the search runs from the full-text index; a customer's search
+    runs from the (small) set of messages they may read. Either way the visibility rule comes from
+    `access`, and the limit applies after it."""
+    text = text.strip()
+    if not text:
+        return []
+    if connection.vendor == "postgresql":
+        found = _search_postgresql(user, text, limit)
     else:
-        query = fts5_query(text)
-        if not query:
-            return []
-        match_ids = RawSQL(
-            "SELECT rowid FROM tickets_message_fts WHERE tickets_message_fts MATCH %s", (query,)
-        )
-        ids = list(
-            messages.filter(id__in=match_ids)
-            .order_by("-created_at")
-            .values_list("id", "ticket_id")[:limit]
-        )
-        snippets = {}
-        if ids:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT rowid, snippet(tickets_message_fts, 0, %s, %s, '…', 16) "
-                    "FROM tickets_message_fts WHERE tickets_message_fts MATCH %s "
-                    "AND rowid IN (SELECT value FROM json_each(%s))",
-                    [_START, _STOP, query, json.dumps([mid for mid, _ in ids])],
-                )
-                snippets = dict(cursor.fetchall())
-    tickets = Ticket.objects.select_related("organization").in_bulk([tid for _, tid in ids])
+        found = _search_sqlite(user, text, limit)
+    tickets = Ticket.objects.select_related("organization").in_bulk({tid for _, tid, _ in found})
     return [
-        MessageHit(ticket=tickets[tid], message_id=mid, snippet=highlight(snippets.get(mid, "")))
-        for mid, tid in ids
+        MessageHit(ticket=tickets[tid], message_id=mid, snippet=highlight(snippet))
+        for mid, tid, snippet in found
         if tid in tickets
     ]
+
+
+def _search_postgresql(user: User, text: str, limit: int) -> list[tuple[int, int, str]]:
+    query_sql = f"websearch_to_tsquery('{PG_CONFIG}', %s)"
+    # Constant SQL; the user's text is always a query parameter.
+    matches = RawSQL(  # noqa: S611
+        f"to_tsvector('{PG_CONFIG}', tickets_message.body_text) @@ {query_sql}",
+        (text,),
+        output_field=BooleanField(),
+    )
+    ids = list(
+        all_messages_visible_to(user)
+        .filter(matches)
+        .order_by("-created_at", "-id")
+        .values_list("id", "ticket_id")[:limit]
+    )
+    if not ids:
+        return []
+    snippet = RawSQL(  # noqa: S611
+        f"ts_headline('{PG_CONFIG}', tickets_message.body_text, {query_sql}, "
+        f'\'StartSel="{_START}", StopSel="{_STOP}", MaxWords=24, MinWords=10, '
+        "MaxFragments=1')",
+        (text,),
+    )
+    snippets = dict(
+        Message.objects.filter(pk__in=[mid for mid, _ in ids])
+        .annotate(snippet=snippet)
+        .values_list("id", "snippet")
+    )
+    return [(mid, tid, snippets.get(mid, "")) for mid, tid in ids]
+
+
+def _search_sqlite(user: User, text: str, limit: int) -> list[tuple[int, int, str]]:
+    query = fts5_query(text)
+    if not query:
+        return []
+    if sees_everything(user):
+        # Straight from the index, newest (highest rowid) first: FTS5 stops after `limit`.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT rowid, snippet(tickets_message_fts, 0, %s, %s, '…', 16) "
+                "FROM tickets_message_fts WHERE tickets_message_fts MATCH %s "
+                "ORDER BY rowid DESC LIMIT %s",
+                [_START, _STOP, query, limit],
+            )
+            rows = cursor.fetchall()
+        ticket_of = dict(
+            Message.objects.filter(pk__in=[r[0] for r in rows]).values_list("id", "ticket_id")
+        )
+        return [(mid, ticket_of[mid], snip) for mid, snip in rows if mid in ticket_of]
+    # A customer: check each message they may read against the index.
+    in_index = RawSQL(
+        "EXISTS (SELECT 1 FROM tickets_message_fts WHERE tickets_message_fts MATCH %s "
+        "AND tickets_message_fts.rowid = tickets_message.id)",
+        (query,),
+        output_field=BooleanField(),
+    )
+    ids = list(
+        all_messages_visible_to(user)
+        .filter(in_index)
+        .order_by("-id")
+        .values_list("id", "ticket_id")[:limit]
+    )
+    snippets: dict[int, str] = {}
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT rowid, snippet(tickets_message_fts, 0, %s, %s, '…', 16) "
+                "FROM tickets_message_fts WHERE tickets_message_fts MATCH %s "
+                "AND rowid IN (SELECT value FROM json_each(%s))",
+                [_START, _STOP, query, json.dumps([mid for mid, _ in ids])],
+            )
+            snippets = dict(cursor.fetchall())
+    return [(mid, tid, snippets.get(mid, "")) for mid, tid in ids]

@@ -25,6 +25,10 @@ def test_full_text_index_exists_after_all_migrations():
             )
             (definition,) = cursor.fetchone()
             assert "to_tsvector('english'::regconfig, body_text)" in definition
+            cursor.execute(
+                "SELECT 1 FROM pg_indexes WHERE indexname = 'tickets_ticket_subject_fts_idx'"
+            )
+            assert cursor.fetchone() is not None
 
 
 @pytest.mark.django_db
@@ -41,3 +45,23 @@ def test_search_index_follows_edits_and_deletes(contact, agent):
     assert len(message_search(agent, "compose")) == 1
     ticket.delete()
     assert message_search(agent, "compose") == []
+
+
+@pytest.mark.django_db
+def test_dropped_triggers_come_back_after_migrate(contact, agent):
+    """What a table rebuild on SQLite does to triggers, repaired by ensure_fulltext."""
+    from supportdesk.core.testing import make_ticket
+    from supportdesk.tickets.fulltext import ensure_fulltext
+    from supportdesk.tickets.search import ticket_lookup
+
+    if connection.vendor != "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX tickets_ticket_subject_fts_idx")
+        assert ensure_fulltext(connection) == ["tickets_ticket_subject_fts_idx"]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER tickets_ticket_fts_ai")
+    missed = make_ticket(contact, subject="Helm upgrade fails")
+    assert ensure_fulltext(connection) == ["tickets_ticket_fts_ai"]
+    assert ticket_lookup(agent, "helm") == [missed]  # re-indexed, not just re-triggered
+    assert ensure_fulltext(connection) == []

@@ -1,43 +1,30 @@
-"""Full-text search over messages: FTS5 on SQLite (kept current by triggers), a GIN expression index
-on PostgreSQL. `supportdesk.tickets.search` queries them; a test checks the triggers still exist
-after all migrations (a table rebuild on SQLite would drop them)."""
+"""Full-text search: FTS5 tables with triggers on SQLite, GIN expression indexes on PostgreSQL.
+The SQL lives in `supportdesk.tickets.fulltext`, which also re-checks it after every migrate."""
+
+from typing import Any
 
 from django.db import migrations
 
-from supportdesk.core.migration_ops import RunSQLForVendor
 
-SQLITE = [
-    "CREATE VIRTUAL TABLE tickets_message_fts USING fts5("
-    "body_text, content='tickets_message', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER tickets_message_fts_ai AFTER INSERT ON tickets_message BEGIN "
-    "INSERT INTO tickets_message_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
-    "CREATE TRIGGER tickets_message_fts_ad AFTER DELETE ON tickets_message BEGIN "
-    "INSERT INTO tickets_message_fts(tickets_message_fts, rowid, body_text) "
-    "VALUES ('delete', old.id, old.body_text); END",
-    "CREATE TRIGGER tickets_message_fts_au AFTER UPDATE OF body_text ON tickets_message BEGIN "
-    "INSERT INTO tickets_message_fts(tickets_message_fts, rowid, body_text) "
-    "VALUES ('delete', old.id, old.body_text); "
-    "INSERT INTO tickets_message_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
-    "INSERT INTO tickets_message_fts(tickets_message_fts) VALUES ('rebuild')",
-]
-SQLITE_REVERSE = [
-    "DROP TRIGGER IF EXISTS tickets_message_fts_au",
-    "DROP TRIGGER IF EXISTS tickets_message_fts_ad",
-    "DROP TRIGGER IF EXISTS tickets_message_fts_ai",
-    "DROP TABLE IF EXISTS tickets_message_fts",
-]
-POSTGRESQL = [
-    "CREATE INDEX tickets_message_fts_idx ON tickets_message "
-    "USING GIN (to_tsvector('english', body_text))",
-]
-POSTGRESQL_REVERSE = ["DROP INDEX IF EXISTS tickets_message_fts_idx"]
+def forwards(apps: Any, schema_editor: Any) -> None:
+    from supportdesk.tickets.fulltext import ensure_fulltext
+
+    ensure_fulltext(schema_editor.connection)
+
+
+def backwards(apps: Any, schema_editor: Any) -> None:
+    with schema_editor.connection.cursor() as cursor:
+        if schema_editor.connection.vendor == "sqlite":
+            for fts in ("tickets_message_fts", "tickets_ticket_fts"):
+                for suffix in ("ai", "ad", "au"):
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+                cursor.execute(f"DROP TABLE IF EXISTS {fts}")
+        elif schema_editor.connection.vendor == "postgresql":
+            cursor.execute("DROP INDEX IF EXISTS tickets_message_fts_idx")
+            cursor.execute("DROP INDEX IF EXISTS tickets_ticket_subject_fts_idx")
 
 
 class Migration(migrations.Migration):
     dependencies = [("tickets", "0001_initial")]
 
-    operations = [
-        RunSQLForVendor("sqlite", SQLITE, SQLITE_REVERSE),
-        RunSQLForVendor("postgresql", POSTGRESQL, POSTGRESQL_REVERSE),
-    ]
+    operations = [migrations.RunPython(forwards, backwards)]
