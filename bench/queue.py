@@ -98,8 +98,12 @@ def seed(n_tickets: int, per_ticket: int) -> None:
         bench = User.objects.create_user("bench@vendor.test", "bench", role=Role.AGENT)
         agents.append(bench)
         contacts = User.objects.bulk_create(
-            User(email=f"c{i}@customer{i % 200}.test", name=f"Contact {i}", role=Role.CONTACT,
-                 organization=orgs[i % 200])
+            User(
+                email=f"c{i}@customer{i % 200}.test",
+                name=f"Contact {i}",
+                role=Role.CONTACT,
+                organization=orgs[i % 200],
+            )
             for i in range(2000)
         )
     statuses = [s.value for s in Status]
@@ -111,30 +115,41 @@ def seed(n_tickets: int, per_ticket: int) -> None:
             for i in range(start, min(n_tickets, start + batch)):
                 contact = contacts[rng.randrange(len(contacts))]
                 created = now - dt.timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
-                tickets.append(Ticket(
-                    number=1000 + i, subject=text(rng, rng.randint(4, 10))[:200],
-                    organization_id=contact.organization_id, requester=contact,
-                    severity=1 if rng.random() < 0.2 else 2,
-                    status=rng.choices(statuses, weights)[0],
-                    assignee=rng.choice(agents) if rng.random() < 0.7 else None,
-                    reported_at=created, created_at=created,
-                    updated_at=created + dt.timedelta(hours=rng.randint(0, 200)),
-                ))
+                tickets.append(
+                    Ticket(
+                        number=1000 + i,
+                        subject=text(rng, rng.randint(4, 10))[:200],
+                        organization_id=contact.organization_id,
+                        requester=contact,
+                        severity=1 if rng.random() < 0.2 else 2,
+                        status=rng.choices(statuses, weights)[0],
+                        assignee=rng.choice(agents) if rng.random() < 0.7 else None,
+                        reported_at=created,
+                        created_at=created,
+                        updated_at=created + dt.timedelta(hours=rng.randint(0, 200)),
+                    )
+                )
             Ticket.objects.bulk_create(tickets)
             messages = []
             for ticket in tickets:
                 for k in range(per_ticket):
-                    messages.append(Message(
-                        ticket=ticket, author=ticket.requester if k % 2 == 0 else bench,
-                        kind="note" if k == 3 else "reply",
-                        body_text=text(rng, rng.randint(25, 90)),
-                        created_at=ticket.created_at + dt.timedelta(hours=k),
-                    ))
+                    messages.append(
+                        Message(
+                            ticket=ticket,
+                            author=ticket.requester if k % 2 == 0 else bench,
+                            kind="note" if k == 3 else "reply",
+                            body_text=text(rng, rng.randint(25, 90)),
+                            created_at=ticket.created_at + dt.timedelta(hours=k),
+                        )
+                    )
             Message.objects.bulk_create(messages, batch_size=2000)
         done = min(n_tickets, start + batch)
-        print(f"\r  seeded {done:,}/{n_tickets:,} tickets "
-              f"({done * per_ticket:,} messages) in {time.perf_counter() - t0:.0f}s",
-              end="", flush=True)
+        print(
+            f"\r  seeded {done:,}/{n_tickets:,} tickets "
+            f"({done * per_ticket:,} messages) in {time.perf_counter() - t0:.0f}s",
+            end="",
+            flush=True,
+        )
     Counter.objects.update_or_create(name="ticket", defaults={"value": 1000 + n_tickets})
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -183,8 +198,10 @@ def main() -> int:
     if args.reseed or have != args.tickets:
         print(f"Seeding {args.tickets:,} tickets into {connection.vendor} …")
         seed(args.tickets, args.messages_per_ticket)
-    print(f"Database: {connection.vendor}, {Ticket.objects.count():,} tickets, "
-          f"{Message.objects.count():,} messages")
+    print(
+        f"Database: {connection.vendor}, {Ticket.objects.count():,} tickets, "
+        f"{Message.objects.count():,} messages"
+    )
 
     client = Client()
     client.force_login(User.objects.get(email="bench@vendor.test"))

@@ -86,6 +86,17 @@ def community(db: Any) -> User:
     return make_user(Role.COMMUNITY, email="sam@oss.test", name="Sam")
 
 
+@pytest.fixture
+def after_commit(django_capture_on_commit_callbacks: Any) -> Any:
+    """`with after_commit(): ...` runs the on-commit side effects (tasks, webhooks, mail) of the
+    block, as a real commit would; tests otherwise run inside a transaction that never commits."""
+
+    def run() -> Any:
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
+
+
 def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)

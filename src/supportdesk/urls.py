@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("supportdesk.accounts.urls")),
     path("console/", include("supportdesk.console.urls")),
     path("portal/", include("supportdesk.portal.urls")),
+    path("notifications/", include("supportdesk.notifications.urls")),
+    path("console/webhooks/", include("supportdesk.webhooks.urls")),
     path(
         "attachments/<uuid:attachment_id>/",
         core_views.attachment_download,

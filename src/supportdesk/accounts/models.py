@@ -81,6 +81,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=now)
+    # Set when mail to this address bounces permanently: nothing is emailed until staff clear it.
+    email_disabled_reason = models.CharField(max_length=300, blank=True)
+    email_disabled_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

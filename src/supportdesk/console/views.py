@@ -23,6 +23,7 @@ from supportdesk.console.forms import (
 from supportdesk.core.forms import apply_service_errors, parse_addresses
 from supportdesk.core.pagination import CappedPaginator
 from supportdesk.core.views import staff_required
+from supportdesk.notifications.selectors import unread_count
 from supportdesk.organizations.models import Organization
 from supportdesk.tickets import services
 from supportdesk.tickets.access import access_ticket, events_visible_to, messages_visible_to
@@ -50,9 +51,14 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def _base_context(request: HttpRequest) -> dict[str, Any]:
-    counts = queue_counts(_user(request))
-    return {"nav_queues": [(key, q.title, counts.get(key)) for key, q in QUEUES.items()]}
+def base_context(request: HttpRequest) -> dict[str, Any]:
+    """What every console page's sidebar shows: queue counts and unread notifications."""
+    user = _user(request)
+    counts = queue_counts(user)
+    return {
+        "nav_queues": [(key, q.title, counts.get(key)) for key, q in QUEUES.items()],
+        "unread_notifications": unread_count(user),
+    }
 
 
 @staff_required
@@ -79,7 +85,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     page = CappedPaginator(tickets, PAGE_SIZE).get_page(params.get("page"))
     context = {
-        **_base_context(request),
+        **base_context(request),
         "page": page,
         "queue_key": key,
         "queue_title": QUEUES[key].title,
@@ -120,7 +126,7 @@ def search(request: HttpRequest) -> HttpResponse:
         request,
         "console/search.html",
         {
-            **_base_context(request),
+            **base_context(request),
             "q": text,
             "number_match": number_match,
             "ticket_matches": ticket_matches,
@@ -136,7 +142,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
     )
     organization = ticket.organization
     context = {
-        **_base_context(request),
+        **base_context(request),
         "ticket": ticket,
         "conversation": conversation,
         "events": events_visible_to(user, ticket).select_related("actor"),
@@ -346,7 +352,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/ticket_new.html",
-        {**_base_context(request), "form": form},
+        {**base_context(request), "form": form},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -358,7 +364,7 @@ def organizations(request: HttpRequest) -> HttpResponse:
         instance_count=Count("instances", distinct=True),
     ).order_by("name")
     return render(
-        request, "console/organizations.html", {**_base_context(request), "organizations": orgs}
+        request, "console/organizations.html", {**base_context(request), "organizations": orgs}
     )
 
 
@@ -374,7 +380,7 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "console/organization.html",
         {
-            **_base_context(request),
+            **base_context(request),
             "organization": organization,
             "contract": organization.active_contract(),
             "contracts": organization.contracts.all(),

@@ -45,6 +45,20 @@ def staff_required(view: View) -> View:
     return cast(View, wrapper)
 
 
+def lead_required(view: View) -> View:
+    """Configuration pages: leads only (others get 404)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not _user(request).is_lead:
+            raise Http404("Not found")
+        return view(request, *args, **kwargs)
+
+    return cast(View, wrapper)
+
+
 def customer_required(view: View) -> View:
     """The portal: customers and community users. Staff are sent to the console."""
 

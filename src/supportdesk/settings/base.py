@@ -26,11 +26,17 @@ SUPPORTDESK_ATTACHMENT_MAX_BYTES = env_int("SUPPORTDESK_ATTACHMENT_MAX_BYTES", 2
 SUPPORTDESK_LOGIN_MAX_FAILURES = env_int("SUPPORTDESK_LOGIN_MAX_FAILURES", 5)
 SUPPORTDESK_LOGIN_LOCKOUT_SECONDS = env_int("SUPPORTDESK_LOGIN_LOCKOUT_SECONDS", 15 * 60)
 SUPPORTDESK_AUTOCLOSE_DAYS = env_int("SUPPORTDESK_AUTOCLOSE_DAYS", 7)
+# Webhooks to private, loopback or link-local addresses are refused (SSRF) unless allowed here.
+SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool(
+    "SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False
+)
 
 # Periodic jobs the worker's scheduler enqueues: (task, interval in seconds).
 SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.tickets.tasks.tickets_autoclose_task", 3600),
     ("supportdesk.core.tasks.task_results_prune", 24 * 3600),
+    ("supportdesk.notifications.tasks.notifications_redrive_task", 60),
+    ("supportdesk.webhooks.tasks.webhook_deliveries_redrive_task", 30),
 ]
 
 INSTALLED_APPS = [
@@ -47,6 +53,8 @@ INSTALLED_APPS = [
     "supportdesk.accounts",
     "supportdesk.organizations",
     "supportdesk.tickets",
+    "supportdesk.notifications",
+    "supportdesk.webhooks",
     "supportdesk.console",
     "supportdesk.portal",
 ]

@@ -11,3 +11,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
+# Local webhook receivers are common in development.
+SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool(
+    "SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS", True
+)

@@ -23,6 +23,7 @@ from supportdesk.accounts.models import Role, User, normalize_email
 from supportdesk.core.models import Counter
 from supportdesk.core.text import text_to_html
 from supportdesk.organizations.models import Organization
+from supportdesk.tickets.effects import TicketChange, ticket_changed
 from supportdesk.tickets.models import (
     OPEN_STATUSES,
     Attachment,
@@ -342,6 +343,7 @@ def ticket_create(
     _event(ticket, actor, TicketEvent.Kind.CREATED, new=f"Severity {severity}", at=now)
     if reported_at != now:
         _event(ticket, actor, TicketEvent.Kind.REPORTED_AT, old=now, new=reported_at, at=now)
+    ticket_changed(ticket, TicketChange(actor=actor, at=now, created=True, message=message))
     return ticket
 
 
@@ -428,6 +430,7 @@ def ticket_reply_add(
                 target_status = Status.OPEN
         elif is_agent_reply and ticket.status == Status.NEW:
             target_status = Status.OPEN
+    old_status = ticket.status
     changed: set[str] = set()
     if target_status is not None and target_status != ticket.status:
         _apply_status(ticket, actor, target_status, resolution_kind, now)
@@ -435,6 +438,12 @@ def ticket_reply_add(
     ticket.updated_at = now
     ticket.version += 1
     ticket.save()
+    ticket_changed(
+        ticket,
+        TicketChange(
+            actor=actor, at=now, message=message, changed=frozenset(changed), old_status=old_status
+        ),
+    )
     return message
 
 
@@ -496,6 +505,7 @@ def ticket_update(
         raise StaleTicket(ticket)
     if not actor.is_agent:
         raise PermissionDenied("Only agents and leads change tickets.")
+    old_status = ticket.status
     changed: set[str] = set()
 
     if subject is not UNSET:
@@ -565,6 +575,10 @@ def ticket_update(
         ticket.updated_at = now
         ticket.version += 1
         ticket.save()
+        ticket_changed(
+            ticket,
+            TicketChange(actor=actor, at=now, changed=frozenset(changed), old_status=old_status),
+        )
     return ticket
 
 
@@ -596,6 +610,8 @@ def ticket_ccs_add(
         _event(ticket, actor, TicketEvent.Kind.CC_ADDED, "", user, now)
     if added:
         Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        ticket.refresh_from_db()
+        ticket_changed(ticket, TicketChange(actor=actor, at=now, changed=frozenset({"ccs"})))
     return added
 
 
@@ -609,6 +625,7 @@ def ticket_cc_remove(
     if ticket.ccs.filter(pk=user.pk).exists():
         ticket.ccs.remove(user)
         _event(ticket, actor, TicketEvent.Kind.CC_REMOVED, user, "", now)
+        ticket_changed(ticket, TicketChange(actor=actor, at=now, changed=frozenset({"ccs"})))
 
 
 def tickets_autoclose(*, now: dt.datetime | None = None) -> int:
@@ -632,5 +649,11 @@ def tickets_autoclose(*, now: dt.datetime | None = None) -> int:
             ticket.updated_at = now
             ticket.version += 1
             ticket.save()
+            ticket_changed(
+                ticket,
+                TicketChange(
+                    actor=None, at=now, changed=frozenset({"status"}), old_status=Status.SOLVED
+                ),
+            )
             closed += 1
     return closed

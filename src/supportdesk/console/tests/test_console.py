@@ -37,9 +37,9 @@ def test_queue_pages_use_a_fixed_number_of_queries(
 ):
     client = client_for(agent)
     client.get("/console/")  # warm the session
-    # session + user, 2 sidebar counts, page count + rows + 3 prefetches (organization,
-    # requester, assignee), organizations and agents for the filters
-    with django_assert_max_num_queries(11):
+    # session + user, 2 sidebar counts + unread notifications, page count + rows + 3 prefetches
+    # (organization, requester, assignee), organizations and agents for the filters
+    with django_assert_max_num_queries(12):
         response = client.get(f"/console/?queue={queue}")
     assert response.status_code == 200
 

@@ -84,11 +84,21 @@ NOT_TENANT_ROUTES = {"password-reset/<uidb64>/<token>/"}
 
 
 def _foreign_objects(outsider: User) -> dict[str, str]:
+    from supportdesk.notifications.services import notify
+    from supportdesk.webhooks.models import WebhookDelivery, WebhookSubscription
+
+    subscription = WebhookSubscription.objects.create(
+        url="http://127.0.0.1:9/globex data", organization=outsider.organization, events=["*"]
+    )
     ticket = make_ticket(outsider, attachments=[UploadedAttachment("dump.txt", b"globex data")])
+    notification = notify(recipient=outsider, kind="x", title="globex data", email=False)
     return {
         "number": str(ticket.number),
         "attachment_id": str(ticket.attachments.get().id),
         "slug": outsider.organization.slug,
+        "notification_id": str(notification.pk),
+        "subscription_id": str(subscription.pk),
+        "delivery_id": str(WebhookDelivery.objects.filter(subscription=subscription).first().pk),
     }
 
 
