@@ -16,6 +16,16 @@ from supportdesk.availability.maintenance import (
     earliest_compliant_start,
     is_compliant,
 )
+from supportdesk.availability.periods import (
+    Period,
+    PeriodError,
+    day_periods,
+    month_period,
+    parse_period,
+    quarter_period,
+    recent_days,
+    rolling_period,
+)
 from supportdesk.availability.timebase import (
     NaiveDatetimeError,
     epoch_seconds,
@@ -32,12 +42,20 @@ __all__ = [
     "MaintenancePolicy",
     "MaintenanceWindow",
     "NaiveDatetimeError",
+    "Period",
+    "PeriodError",
     "Violation",
     "check_window",
+    "day_periods",
     "earliest_compliant_start",
     "epoch_seconds",
     "format_instant",
     "is_compliant",
+    "month_period",
     "parse_instant",
+    "parse_period",
+    "quarter_period",
+    "recent_days",
+    "rolling_period",
     "utc_datetime",
 ]
