@@ -4,6 +4,7 @@ The definitions are issue 6's "Availability: definitions"; ``docs/managed-instan
 them with a worked example. Everything a caller needs is importable from here.
 """
 
+from supportdesk.availability.figures import DEFAULT_TARGET, AvailabilityFigures, aggregate
 from supportdesk.availability.maintenance import (
     DEFAULT_POLICY,
     MAX_DURATION,
@@ -26,6 +27,14 @@ from supportdesk.availability.periods import (
     recent_days,
     rolling_period,
 )
+from supportdesk.availability.runs import (
+    Fold,
+    ProbeOrderError,
+    ProbeRun,
+    fold_probe,
+    fold_probes,
+    runs_from_probes,
+)
 from supportdesk.availability.timebase import (
     NaiveDatetimeError,
     epoch_seconds,
@@ -33,22 +42,45 @@ from supportdesk.availability.timebase import (
     parse_instant,
     utc_datetime,
 )
+from supportdesk.availability.timeline import (
+    AvailabilityConfig,
+    Outage,
+    RunSelection,
+    State,
+    StateSpan,
+    Timeline,
+    runs_needed,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
+    "DEFAULT_TARGET",
     "MAX_DURATION",
     "MIN_NOTICE",
+    "AvailabilityConfig",
+    "AvailabilityFigures",
     "ComplianceVerdict",
+    "Fold",
     "MaintenancePolicy",
     "MaintenanceWindow",
     "NaiveDatetimeError",
+    "Outage",
     "Period",
     "PeriodError",
+    "ProbeOrderError",
+    "ProbeRun",
+    "RunSelection",
+    "State",
+    "StateSpan",
+    "Timeline",
     "Violation",
+    "aggregate",
     "check_window",
     "day_periods",
     "earliest_compliant_start",
     "epoch_seconds",
+    "fold_probe",
+    "fold_probes",
     "format_instant",
     "is_compliant",
     "month_period",
@@ -57,5 +89,7 @@ __all__ = [
     "quarter_period",
     "recent_days",
     "rolling_period",
+    "runs_from_probes",
+    "runs_needed",
     "utc_datetime",
 ]
