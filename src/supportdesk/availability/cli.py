@@ -227,7 +227,10 @@ def evaluate(document: object) -> dict[str, Any]:
     times, oks = _probes(document["probes"])
     windows = _windows(document.get("windows", []))
 
-    timeline = Timeline.from_probes(times, oks, config=config, windows=windows)
+    # Folding first is the reports' path and over ten times faster than one run per probe on a
+    # quarter of 60 s probes; the figures are the same (property-tested).
+    runs = runs_from_probes(times, oks, max_gap=config.max_gap)
+    timeline = Timeline.from_runs(runs, config=config, windows=windows)
     figures = timeline.figures(period)
     return {
         **figures.to_dict(),
@@ -243,7 +246,7 @@ def evaluate(document: object) -> dict[str, Any]:
             "target": float(config.target),
         },
         "probes": len(times),
-        "runs": len(runs_from_probes(times, oks, max_gap=config.max_gap)),
+        "runs": len(runs),
         "outages": [
             {
                 "start": format_instant(outage.start),
