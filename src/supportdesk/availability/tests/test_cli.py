@@ -251,3 +251,27 @@ def test_the_console_script_runs_it_without_django(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["downtime_seconds"] == 360
+
+
+WORKED_EXAMPLE = (
+    Path(__file__).parents[4] / "docs" / "examples" / "availability-worked-example.json"
+)
+
+
+@pytest.mark.skipif(not WORKED_EXAMPLE.exists(), reason="docs/ is not installed with the package")
+def test_the_worked_example_in_the_docs(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/managed-instances.md shows this output; if a figure changes, update the page."""
+    assert compute_main([str(WORKED_EXAMPLE)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {k: result[k] for k in ("known_seconds", "unknown_seconds", "eligible_seconds")} == {
+        "known_seconds": 12_600,
+        "unknown_seconds": 1_800,
+        "eligible_seconds": 10_800,
+    }
+    assert (result["downtime_seconds"], result["maintenance_seconds"]) == (2_400, 1_800)
+    assert result["raw_availability"] == pytest.approx(2 / 3)
+    assert result["sla_availability"] == pytest.approx(7 / 9)
+    assert (result["budget_seconds"], result["budget_remaining_seconds"]) == (54.0, -2346.0)
+    assert (result["probes"], result["runs"]) == (21, 8)
+    assert [w["compliant"] for w in result["windows"]] == [False, True]
+    assert result["windows"][0]["earliest_compliant_start"] == "2026-10-05T12:00:00Z"
