@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any, NoReturn
 
@@ -31,7 +31,7 @@ from supportdesk.availability.figures import DEFAULT_TARGET
 from supportdesk.availability.maintenance import MaintenanceWindow
 from supportdesk.availability.periods import Period
 from supportdesk.availability.runs import runs_from_probes
-from supportdesk.availability.timebase import epoch_seconds, format_instant, parse_instant
+from supportdesk.availability.timebase import epoch_seconds, format_instant
 from supportdesk.availability.timeline import MAX_STEP_SECONDS, AvailabilityConfig, Timeline
 
 PROG = "supportdesk availability compute"
@@ -102,25 +102,23 @@ def _integer(where: str, value: object, minimum: int) -> int:
 
 
 def _instant(where: str, value: object) -> datetime:
+    example = "an ISO 8601 time such as 2026-10-01T09:30:00Z"
     if not isinstance(value, str):
-        _fail(
-            where,
-            f'must be an ISO 8601 time string such as "2026-10-01T09:30:00Z", not {_show(value)}',
-        )
+        _fail(where, f"must be {example} (a string), not {_show(value)}")
     try:
-        moment = parse_instant(value, what="")
-        epoch_seconds(moment)
-    except ValueError as error:
-        problem = str(error).strip()
-        if "fraction of a second" in problem:
-            problem = f"{_show(value)} has a fraction of a second; times are whole seconds"
-        elif "no time zone" in problem:
-            problem = (
-                f"{_show(value)} has no UTC offset (end it with Z or an offset such as +02:00)"
-            )
-        else:
-            problem = f"{_show(value)} is not an ISO 8601 time such as 2026-10-01T09:30:00Z"
-        _fail(where, problem)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(where, f"{_show(value)} is not {example}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        _fail(
+            where, f"{_show(value)} has no UTC offset (end it with Z or an offset such as +02:00)"
+        )
+    if moment.microsecond:
+        _fail(where, f"{_show(value)} has a fraction of a second; times are whole seconds")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        _fail(where, f"{_show(value)} is outside the years 1 to 9999 in UTC")
     return moment
 
 

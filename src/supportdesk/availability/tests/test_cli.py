@@ -150,7 +150,17 @@ def bad(**changes: Any) -> dict[str, Any]:
         (bad(probes=[["2026-10-01T00:00:00", True]]), "probes[0][0]: "),
         (bad(probes=[["2026-10-01T00:00:00.5Z", True]]), "probes[0][0]: "),
         (bad(probes=[["yesterday", True]]), "probes[0][0]: "),
-        (bad(probes=[[1727740800, True]]), "probes[0][0]: must be an ISO 8601 time string"),
+        (bad(probes=[[1727740800, True]]), "probes[0][0]: must be an ISO 8601 time such as"),
+        (
+            bad(probes=[["2026-10-01T00:00:00", True]]),
+            'probes[0][0]: "2026-10-01T00:00:00" has no UTC offset',
+        ),
+        (bad(probes=[["2026-10-01T00:00:00.5Z", True]]), "has a fraction of a second"),
+        (bad(probes=[["yesterday", True]]), 'probes[0][0]: "yesterday" is not an ISO 8601 time'),
+        (
+            bad(windows=[{**GOOD["windows"][0], "announced_at": "9999-12-31T23:30:00-01:00"}]),
+            'windows[0].announced_at: "9999-12-31T23:30:00-01:00" is outside the years 1 to 9999',
+        ),
         (bad(probes=[["2026-10-01T00:00:00Z", 1]]), "probes[0][1]: must be true or false"),
         (bad(probes=[["2026-10-01T00:00:00Z", "true"]]), "probes[0][1]: must be true or false"),
         (
