@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 
 # (first word, second word) -> "module:function" taking argv (after the two words) and returning
 # an exit status. Loaded lazily so that a pure command never imports Django.
-PURE_COMMANDS: dict[tuple[str, str], str] = {}
+PURE_COMMANDS: dict[tuple[str, str], str] = {
+    ("availability", "compute"): "supportdesk.availability.cli:compute_main",
+}
 
 
 def _pure_command(argv: Sequence[str]) -> Callable[[list[str]], int] | None:
