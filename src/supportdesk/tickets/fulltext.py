@@ -3,7 +3,8 @@
 SQLite: FTS5 tables over message bodies and ticket subjects, kept current by triggers. A later
 migration that rebuilds one of those tables (SQLite's way of altering a column) drops its triggers,
 so `ensure_fulltext` runs after every `migrate` (post_migrate) and recreates whatever is missing,
-re-indexing the table when it had to. PostgreSQL: GIN expression indexes, which survive ALTERs."""
+re-indexing the table when it had to. PostgreSQL: a stored generated tsvector column with a GIN
+index on each table (Django's models do not know the column; the database fills it)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ SQLITE_INDEXES = [
     ("tickets_message_fts", "tickets_message", "body_text"),
     ("tickets_ticket_fts", "tickets_ticket", "subject"),
 ]
-POSTGRESQL_INDEXES = [
-    ("tickets_message_fts_idx", "tickets_message", "body_text"),
-    ("tickets_ticket_subject_fts_idx", "tickets_ticket", "subject"),
+# PostgreSQL: a stored, generated tsvector column per table (so matching a row never re-parses its
+# text) with a GIN index on it: (table, indexed text column, index name).
+POSTGRESQL_VECTORS = [
+    ("tickets_message", "body_text", "tickets_message_search_idx"),
+    ("tickets_ticket", "subject", "tickets_ticket_search_idx"),
 ]
+VECTOR_COLUMN = "search_vector"
 
 
 def _sqlite_triggers(fts: str, table: str, column: str) -> dict[str, str]:
@@ -69,13 +73,21 @@ def ensure_fulltext(connection: BaseDatabaseWrapper) -> list[str]:
                 if rebuild:
                     cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
         elif connection.vendor == "postgresql":
-            for index, table, column in POSTGRESQL_INDEXES:
-                cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [index])
+            for table, column, index in POSTGRESQL_VECTORS:
+                cursor.execute(
+                    "SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                    "AND column_name = %s",
+                    [table, VECTOR_COLUMN],
+                )
                 if cursor.fetchone() is None:
                     cursor.execute(
-                        f"CREATE INDEX {index} ON {table} "
-                        f"USING GIN (to_tsvector('{PG_CONFIG}', {column}))"
+                        f"ALTER TABLE {table} ADD COLUMN {VECTOR_COLUMN} tsvector GENERATED "
+                        f"ALWAYS AS (to_tsvector('{PG_CONFIG}', {column})) STORED"
                     )
+                    created.append(f"{table}.{VECTOR_COLUMN}")
+                cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [index])
+                if cursor.fetchone() is None:
+                    cursor.execute(f"CREATE INDEX {index} ON {table} USING GIN ({VECTOR_COLUMN})")
                     created.append(index)
     return created
 

@@ -1,4 +1,4 @@
-"""Full-text search: FTS5 tables with triggers on SQLite, GIN expression indexes on PostgreSQL.
+"""Full-text search: FTS5 tables with triggers on SQLite, tsvector columns with GIN on PostgreSQL.
 The SQL lives in `supportdesk.tickets.fulltext`, which also re-checks it after every migrate."""
 
 from typing import Any
@@ -20,8 +20,8 @@ def backwards(apps: Any, schema_editor: Any) -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
                 cursor.execute(f"DROP TABLE IF EXISTS {fts}")
         elif schema_editor.connection.vendor == "postgresql":
-            cursor.execute("DROP INDEX IF EXISTS tickets_message_fts_idx")
-            cursor.execute("DROP INDEX IF EXISTS tickets_ticket_subject_fts_idx")
+            for table in ("tickets_message", "tickets_ticket"):
+                cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")
 
 
 class Migration(migrations.Migration):
