@@ -222,7 +222,7 @@ def detect_bounce(parsed: ParsedMail) -> BounceReport | None:
     """The bounce report in `parsed`, or None if it is not a bounce (or delay warning)."""
     if parsed.report_type in {"feedback-report", "disposition-notification"}:
         return None
-    if any(part.content_type == "message/feedback-report" for part in parsed.parts):
+    if detect_feedback_report(parsed) is not None:
         return None
     dsn = _from_delivery_status(parsed)
     if dsn is not None:
@@ -234,20 +234,35 @@ def detect_bounce(parsed: ParsedMail) -> BounceReport | None:
 
 
 def detect_feedback_report(parsed: ParsedMail) -> FeedbackReport | None:
-    """The ARF feedback report in `parsed` (a spam complaint or opt-out), or None."""
+    """The feedback report in `parsed` (a spam complaint or opt-out), or None.
+
+    Reads ARF (RFC 5965, `message/feedback-report`) and Microsoft's JMRP complaints, which
+    enclose the reported message with an `X-HmXmrOriginalRecipient` header instead.
+    """
     report = next(
         (part for part in parsed.parts if part.content_type == "message/feedback-report"), None
     )
-    if report is None or report.text is None:
-        return None
-    fields = _fields(report.text)
-    return FeedbackReport(
-        feedback_type=(fields.get("feedback-type") or "other").strip().casefold(),
-        original_recipient=_address_value(fields.get("original-rcpt-to")),
-        original_mail_from=_address_value(fields.get("original-mail-from")),
-        original_message_id=_original_message_id(parsed),
-        user_agent=fields.get("user-agent"),
-    )
+    if report is not None and report.text is not None:
+        fields = _fields(report.text)
+        return FeedbackReport(
+            feedback_type=(fields.get("feedback-type") or "other").strip().casefold(),
+            original_recipient=_address_value(fields.get("original-rcpt-to")),
+            original_mail_from=_address_value(fields.get("original-mail-from")),
+            original_message_id=_original_message_id(parsed),
+            user_agent=fields.get("user-agent"),
+        )
+    for part in parsed.parts:
+        if part.content_type in _RETURNED_TYPES and not part.embedded and part.text:
+            fields = _fields(part.text)
+            if "x-hmxmroriginalrecipient" in fields:
+                return FeedbackReport(
+                    feedback_type="abuse",
+                    original_recipient=_address_value(fields["x-hmxmroriginalrecipient"]),
+                    original_mail_from=_address_value(fields.get("from")),
+                    original_message_id=normalise_message_id(fields.get("message-id")),
+                    user_agent=None,
+                )
+    return None
 
 
 # RFC 3464 ---------------------------------------------------------------------------------------
