@@ -107,7 +107,7 @@ _ADDRESS_GONE = re.compile(
     r"(?:user|mailbox|address|recipient|account) not found|not a valid (?:mailbox|user|recipient)|"
     r"no mailbox here|mailbox not available|bad destination mailbox|address (?:couldn't|could not)"
     r" be found|wasn't found at the destination|unrouteable address|host unknown|unknown host|"
-    r"host not found|domain (?:not found|does not exist)|name service error|"
+    r"host not found|domain (?:name )?(?:not found|does not exist)|name service error|"
     r"no mx record|non-?existent|not listed in|recipient rejected: user|"
     r"address(?:ee)? unknown|account (?:has been )?(?:deleted|removed|closed)|"
     r"no longer (?:active|valid|exists|available)",
@@ -173,6 +173,7 @@ _DAEMON_NAME = re.compile(
     r"mail administrator|ndr administrator|system administrator|delivery subsystem",
     re.IGNORECASE,
 )
+_NO_REPLY = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply)(?:[+@]|$)", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|enc)\s*(?:\[\d+\])?\s*:", re.I)
 
 # Where the copy of the returned message starts inside a text-only bounce.
@@ -339,18 +340,27 @@ def _smtp_code_of(text: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+_SUCCESS = "success"
+
+
 def _normalise_action(action: str | None, status: str | None) -> str | None:
-    value = (action or "").strip().casefold().split()[0] if (action or "").strip() else ""
+    """FAILED, DELAYED, _SUCCESS, or None when neither the action nor the status says."""
+    words = (action or "").strip().casefold().split()
+    value = words[0] if words else ""
     if value.startswith(("delay", "defer", "queued", "retry")):
         return DELAYED
     if value.startswith(("deliver", "relay", "expand", "success")):
-        return None
+        return _SUCCESS
     if value.startswith(("fail", "undeliverable", "error", "bounce", "expired", "reject")):
         return FAILED
     # No or a non-standard action word: go by the status class.
     if status and status[0] == "4":
         return DELAYED
-    return FAILED
+    if status and status[0] == "2":
+        return _SUCCESS
+    if status or value:
+        return FAILED
+    return None
 
 
 def is_hard_bounce(action: str, status: str | None, diagnostic: str) -> bool:
@@ -376,24 +386,31 @@ def _refine_status(status: str | None, diagnostic: str) -> str | None:
     return status
 
 
-def _dsn_recipients(texts: list[str]) -> tuple[list[BouncedRecipient], bool]:
-    """Failed or delayed recipients of RFC 3464 field blocks, and whether any block was found."""
-    recipients = []
-    found_block = False
+@dataclass
+class _DsnReading:
+    recipients: list[BouncedRecipient]
+    blocks: int = 0  # recipient blocks found
+    successes: int = 0  # of which report a delivery (2.x.x, delivered, relayed, expanded)
+
+
+def _dsn_recipients(texts: list[str]) -> _DsnReading:
+    """Failed or delayed recipients of RFC 3464 field blocks."""
+    reading = _DsnReading(recipients=[])
     for text in texts:
         for block in _recipient_blocks(text):
-            found_block = True
+            reading.blocks += 1
             diagnostic = " ".join((block.get("diagnostic-code") or "").split(";", 1)[-1].split())
             status = _refine_status(_status_of(block.get("status")), diagnostic)
-            if status and status.startswith("2"):
-                continue  # delivered, relayed, expanded: a success notice for this recipient
             action = _normalise_action(block.get("action"), status)
-            if action is None:
+            if (status and status.startswith("2")) or action == _SUCCESS:
+                reading.successes += 1
                 continue
+            if action is None:
+                continue  # neither an action nor a status: nothing to go by
             address = _address_value(block.get("final-recipient")) or _address_value(
                 block.get("original-recipient")
             )
-            recipients.append(
+            reading.recipients.append(
                 BouncedRecipient(
                     address=address or "",
                     action=action,
@@ -404,7 +421,7 @@ def _dsn_recipients(texts: list[str]) -> tuple[list[BouncedRecipient], bool]:
                     hard=is_hard_bounce(action, status, diagnostic),
                 )
             )
-    return recipients, found_block
+    return reading
 
 
 def _from_delivery_status(parsed: ParsedMail) -> BounceReport | None:
@@ -421,11 +438,11 @@ def _from_delivery_status(parsed: ParsedMail) -> BounceReport | None:
         ]
     if not texts:
         return None
-    recipients, found_block = _dsn_recipients(texts)
-    if not found_block:
-        return None
+    reading = _dsn_recipients(texts)
+    if not reading.recipients and not reading.successes:
+        return None  # no usable recipient block: let the text heuristics have a go
     return BounceReport(
-        recipients=tuple(recipients),
+        recipients=tuple(reading.recipients),
         original_message_id=_original_message_id(parsed),
         original_subject=_original_subject(parsed),
         source="dsn",
@@ -519,6 +536,21 @@ def _sender_is_mail_system(parsed: ParsedMail) -> bool:
     )
 
 
+def _machine_made(parsed: ParsedMail) -> bool:
+    """Signs that software, not a person, wrote the message (besides a mail-system sender)."""
+    if parsed.return_path == "":
+        return True
+    if any(
+        value.split("(")[0].strip().casefold() not in {"", "no"}
+        for value in parsed.header_values("auto-submitted")
+    ):
+        return True
+    sender = parsed.from_address.address if parsed.from_address else ""
+    if not sender.strip() or _NO_REPLY.match(sender):
+        return True
+    return any(part.content_type in _RETURNED_TYPES for part in parsed.parts)
+
+
 def _notification_text(parsed: ParsedMail) -> str:
     """The mail system's own words: the body up to where the returned message is copied."""
     match = _RETURNED_MESSAGE_START.search(parsed.text)
@@ -530,7 +562,8 @@ def _from_text(parsed: ParsedMail) -> BounceReport | None:
     subject = parsed.subject
     subject_says_bounce = bool(_BOUNCE_SUBJECT.search(subject)) and not _REPLY_PREFIX.match(subject)
     from_mail_system = _sender_is_mail_system(parsed)
-    if not (subject_says_bounce or from_mail_system):
+    if not from_mail_system and not (subject_says_bounce and _machine_made(parsed)):
+        # A person may well write "your mail was undeliverable: 550 user unknown".
         return None
     notification = _notification_text(parsed)
     body_says_failed = bool(
@@ -541,11 +574,11 @@ def _from_text(parsed: ParsedMail) -> BounceReport | None:
     delayed = bool(_DELAY_PHRASES.search(subject) or _DELAY_PHRASES.search(notification))
     if re.search(r"permanent|fatal|given up|giving up|failed permanently", notification, re.I):
         delayed = False
-    dsn_recipients, found_block = _dsn_recipients(
-        [parsed.text] if _DSN_FIELD.search(parsed.text) else []
-    )
-    if found_block:
-        recipients = dsn_recipients
+    reading = _dsn_recipients([parsed.text] if _DSN_FIELD.search(parsed.text) else [])
+    if reading.recipients:
+        recipients = reading.recipients
+    elif reading.successes:
+        return None  # a delivery success report whose MIME structure was lost
     else:
         recipients = _recipients_from_text(parsed, notification, delayed)
     if not recipients:
