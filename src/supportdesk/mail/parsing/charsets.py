@@ -10,6 +10,7 @@ charset-normalizer; and never fail (the last resort replaces undecodable bytes w
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -150,12 +151,16 @@ def decode_bytes(data: bytes, declared: str | None = None) -> DecodedText:
     return DecodedText(data.decode("utf-8", errors="replace"), "utf-8", guessed=True)
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
 def decode_header_bytes(data: bytes, hints: tuple[str, ...] = ()) -> str:
     """Decode raw 8-bit header bytes (RFC 6532 says UTF-8; older senders used their own charset).
 
     Headers are too short for statistical detection to be reliable, so: UTF-8, then the charsets
     the message declares elsewhere (`hints`: encoded words in other headers, then body parts),
-    then detection, then Windows-1252.
+    then UTF-8 with a stray bad byte, then detection for text that is mostly non-ASCII (Cyrillic,
+    CJK), and Windows-1252 for text that is mostly ASCII (the Western European case).
     """
     try:
         return data.decode("utf-8")
@@ -168,10 +173,12 @@ def decode_header_bytes(data: bytes, hints: tuple[str, ...] = ()) -> str:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-    lenient = _lenient(data, "utf-8", tolerance=50)
-    if lenient is not None:
-        return lenient
-    if len(data) >= 32:
+    if _UTF8_MULTIBYTE.search(data):
+        lenient = _lenient(data, "utf-8", tolerance=50)
+        if lenient is not None:
+            return lenient
+    non_ascii = sum(byte > 0x7F for byte in data)
+    if non_ascii * 10 >= len(data) * 3:
         detected = _detect(data)
         if detected is not None:
             return detected.text

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk.mail.parsing import ParsedMail, parse_message
+
 REPO_ROOT = Path(__file__).resolve().parents[5]
 CORPUS_ENV = "SUPPORTDESK_EMAIL_CORPUS"
 MEASUREMENT = "mail-measurement"
@@ -67,6 +69,12 @@ def load_corpus() -> Corpus:
         rows=rows,
         expected={name: tuple(items) for name, items in expected.items()},
     )
+
+
+@cache
+def parsed_corpus_message(name: str) -> ParsedMail:
+    """A corpus message parsed once per test session (for tests that do not time the parse)."""
+    return parse_message(load_corpus().read(name))
 
 
 @pytest.fixture(scope="session")

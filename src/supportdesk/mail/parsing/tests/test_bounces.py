@@ -33,7 +33,11 @@ from supportdesk.mail.parsing import (
     is_hard_bounce,
     parse_message,
 )
-from supportdesk.mail.parsing.tests.conftest import Corpus, Report
+from supportdesk.mail.parsing.tests.conftest import (
+    Corpus,
+    Report,
+    parsed_corpus_message,
+)
 
 NOT_BOUNCE_REASONS = frozenset({"vacation", "feedback", "delivered"})
 
@@ -74,7 +78,7 @@ def outcomes(corpus: Corpus) -> dict[str, tuple[str, BounceReport | None]]:
     for row in corpus.rows:
         if row["kind"] != "rfc822":
             continue
-        parsed = parse_message(corpus.read(row["file"]))
+        parsed = parsed_corpus_message(row["file"])
         results[row["file"]] = (_label(corpus, row), detect_bounce(parsed))
     return results
 
@@ -242,13 +246,13 @@ def test_feedback_reports_and_vacations_are_not_bounces(corpus: Corpus) -> None:
     arf += ["flanker/messages/complaints/aol.eml", "flanker/messages/complaints/yahoo.eml"]
     recognised = 0
     for name in arf:
-        parsed = parse_message(corpus.read(name))
+        parsed = parsed_corpus_message(name)
         assert detect_bounce(parsed) is None, name
         recognised += detect_feedback_report(parsed) is not None
     assert recognised >= len(arf) - 2  # two sisimai samples are plain-text opt-out notes
     for name, rows in corpus.expected.items():
         if rows[0]["reason"] in {"vacation", "delivered"}:
-            assert detect_bounce(parse_message(corpus.read(name))) is None, name
+            assert detect_bounce(parsed_corpus_message(name)) is None, name
 
 
 def test_feedback_report_fields(corpus: Corpus) -> None:
