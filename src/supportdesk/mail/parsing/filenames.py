@@ -7,10 +7,12 @@ import re
 import unicodedata
 from email.header import decode_header, make_header
 
-# Control characters, and the Unicode format characters used to disguise extensions
-# ("invoice\u202egpj.exe" renders as "invoiceexe.jpg"): bidi overrides, isolates, zero-widths.
+# Control characters, the Unicode format characters used to disguise extensions
+# ("invoice\u202egpj.exe" renders as "invoiceexe.jpg": bidi overrides, isolates, zero-widths),
+# and lone surrogates, which no file system can store.
 _INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
 )
 _RESERVED = re.compile(r'[<>:"|?*]')
 _WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)

@@ -122,8 +122,13 @@ def rewrite_cid_references(
     return _CID_REFERENCE.sub(replace, html)
 
 
+_UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def sanitise_html(html: str) -> str:
     """Customer HTML made inert: no scripts, styles, event handlers, frames or javascript: URLs."""
+    # Lone surrogates cannot cross into nh3's Rust strings; NUL has no place in HTML.
+    html = _UNENCODABLE.sub(lambda m: "" if m.group(0) == "\x00" else "\ufffd", html)
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

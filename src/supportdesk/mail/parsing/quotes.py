@@ -37,6 +37,7 @@ def _separator_pattern(separator: str) -> re.Pattern[str]:
 
 
 _OWN_SEPARATOR = _separator_pattern(REPLY_SEPARATOR)
+_BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 def _strict_wrote_patterns() -> list[re.Pattern[str]]:
@@ -81,7 +82,8 @@ _FORWARD = re.compile(
     r"Пересылаемое сообщение|Переслано|转发的邮件|転送されたメッセージ)\s*:?\s*(?:-{2,})?\s*$",
     re.IGNORECASE,
 )
-_UNDERSCORES = re.compile(r"^[\s>]*_{20,}\s*$")
+# Outlook's rule above its reply header: a line of underscores (or dashes, once converted).
+_RULE_LINE = re.compile(r"^[\s>]*(?:_{20,}|-{20,}|─{10,})\s*$")
 
 # Reply-header field names by meaning, across the languages mail clients localise them in.
 _HEADER_NAMES: dict[str, tuple[str, ...]] = {
@@ -346,7 +348,7 @@ def _mark(lines: list[str]) -> list[str]:
             markers[index] = "f"
         elif _ORIGINAL_MESSAGE.match(line):
             end = index
-        elif _UNDERSCORES.match(line):
+        elif _RULE_LINE.match(line):
             following = index + 1
             while following < len(lines) and not lines[following].strip():
                 following += 1
@@ -363,6 +365,16 @@ def _mark(lines: list[str]) -> list[str]:
             markers[position] = "s"
         index = end + 1
     return markers
+
+
+def _first_border(markers: str) -> int | None:
+    """Where the first quotation starts: a splitter, or a run of two or more quoted lines."""
+    first_splitter = markers.find("s")
+    pair = re.search(r"me*m", markers)
+    starts = [
+        position for position in (first_splitter, pair.start() if pair else -1) if position >= 0
+    ]
+    return min(starts) if starts else None
 
 
 def _strip_quotations(lines: list[str]) -> list[str]:
@@ -388,15 +400,17 @@ def _strip_quotations(lines: list[str]) -> list[str]:
         # Back up over the rest of the border (an "On ... wrote:" above an Outlook header block).
         while start > 0 and joined[start - 1] in {"s", "e"}:
             start -= 1
+        # Text between an earlier quotation and this header is older history too (a thread
+        # quoted several levels deep, each level with its own header), provided the reply
+        # itself sits above that earlier quotation.
+        earlier = _first_border(joined)
+        if earlier is not None and 0 < earlier < start and "t" in joined[:earlier]:
+            start = earlier
         return lines[:start]
     # Rule 4: a quotation (splitter or two quoted lines, up to the last quoted line) followed by
     # nothing but text: cut it out, keep what follows (bottom-posted replies).
-    first_splitter = joined.find("s")
-    pair = re.search(r"me*m", joined)
-    candidates = (first_splitter, pair.start() if pair else -1)
-    starts = [position for position in candidates if position >= 0]
-    if starts:
-        start = min(starts)
+    start = _first_border(joined)
+    if start is not None:
         last_quoted = joined.rfind("m")
         if last_quoted >= start and not re.search(r"[sf]", joined[last_quoted:]):
             return lines[:start] + lines[last_quoted + 1 :]
@@ -450,6 +464,7 @@ def _extract(text: str, separator: str) -> ExtractedReply:
         if len(kept) == len(head):
             kept = kept + tail
         reply = "\n".join(line for line in kept if line.strip() != QUOTE_MARKER).strip()
+        reply = _BLANK_RUN.sub("\n\n", reply)  # where a quotation was cut out
     except RecursionError:  # pragma: no cover - the algorithm is iterative
         reply = text.strip()
     if not reply:

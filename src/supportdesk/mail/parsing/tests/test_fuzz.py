@@ -124,7 +124,7 @@ def test_mutated_corpus_messages_never_raise(raw: bytes) -> None:
 
 
 @FUZZ
-@given(st.text(max_size=2000))
+@given(st.text(st.characters(codec=None), max_size=2000))  # lone surrogates included
 def test_text_helpers_never_raise(text: str) -> None:
     reply = extract_reply(text)
     assert len(reply.new_text) <= len(reply.reply) + 1

@@ -224,6 +224,23 @@ def test_mail_parser_reply_language_samples(corpus: Corpus) -> None:
     assert extract_reply(multiline).reply == "Am heutigen Tage"
 
 
+def test_thread_quoted_under_several_headers_is_cut_at_the_first(corpus: Corpus) -> None:
+    text = corpus.read("mail-parser-reply/emails/email_3_1.txt").decode()
+    assert extract_reply(text).reply == (
+        "First reply.\n\nThis is fairly common; nothing too hard here!"
+    )
+
+
+def test_outlook_rule_of_dashes_above_the_header_block(corpus: Corpus) -> None:
+    text = corpus.read("email_reply_parser/emails/email_2_1.txt").decode()
+    assert extract_reply(text).reply == "Outlook with a reply"
+
+
+def test_text_below_a_single_quote_is_kept() -> None:
+    text = "See below.\n\nOn Mon, Support <s@example.com> wrote:\n> Which version?\n\n4.2"
+    assert extract_reply(text).reply == "See below.\n\n4.2"
+
+
 def test_the_pathological_long_quote_is_fast(corpus: Corpus) -> None:
     text = corpus.read("email_reply_parser/emails/email_long_quote.txt").decode()
     result = extract_reply(text)
