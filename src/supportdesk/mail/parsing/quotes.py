@@ -388,9 +388,9 @@ def _strip_quotations(lines: list[str]) -> list[str]:
     joined = "".join(markers)
     # Rule 2: inline answers between quoted blocks: keep everything.
     for inline in re.finditer(r"(?<=m)e*(t[te]*)m", joined):
-        first = inline.start(1)
+        answer = inline.start(1)
         if not (
-            _PARENTHESIS_LINK.search(lines[first - 1]) or _PARENTHESIS_LINK.match(lines[first])
+            _PARENTHESIS_LINK.search(lines[answer - 1]) or _PARENTHESIS_LINK.match(lines[answer])
         ):
             return lines
     # Rule 3: a splitter followed by unquoted text: everything from the splitter is history.
@@ -409,17 +409,17 @@ def _strip_quotations(lines: list[str]) -> list[str]:
         return lines[:start]
     # Rule 4: a quotation (splitter or two quoted lines, up to the last quoted line) followed by
     # nothing but text: cut it out, keep what follows (bottom-posted replies).
-    start = _first_border(joined)
-    if start is not None:
-        last_quoted = joined.rfind("m")
-        if last_quoted >= start and not re.search(r"[sf]", joined[last_quoted:]):
-            return lines[:start] + lines[last_quoted + 1 :]
-        # Rule 5: a quotation border with nothing quoted after it.
-        end = start
-        while end < len(joined) and joined[end] in {"s", "e"}:
-            end += 1
-        return lines[:start] + lines[end:]
-    return lines
+    first = _first_border(joined)
+    if first is None:
+        return lines
+    last_quoted = joined.rfind("m")
+    if last_quoted >= first and not re.search(r"[sf]", joined[last_quoted:]):
+        return lines[:first] + lines[last_quoted + 1 :]
+    # Rule 5: a quotation border with nothing quoted after it.
+    end = first
+    while end < len(joined) and joined[end] in {"s", "e"}:
+        end += 1
+    return lines[:first] + lines[end:]
 
 
 def strip_signature(text: str) -> str:
