@@ -522,17 +522,15 @@ def _mapping(value: object) -> dict[str, object]:
 
 
 def _sender_is_mail_system(parsed: ParsedMail) -> bool:
+    """MAILER-DAEMON, postmaster, "Mail Delivery Subsystem"..., or the null return path."""
     sender = parsed.from_address
-    if sender is not None:
-        if _DAEMON_LOCAL_PART.match(sender.address) or _DAEMON_NAME.search(sender.name):
-            return True
-        if not sender.address.strip() and _DAEMON_NAME.search(sender.name):
-            return True
-    raw_from = parsed.header("from") or ""
-    if sender is None and (_DAEMON_NAME.search(raw_from) or raw_from.strip() in {"", "<>"}):
-        return parsed.return_path == "" or bool(_DAEMON_NAME.search(raw_from))
-    return parsed.return_path is not None and bool(
-        parsed.return_path == "" or _DAEMON_LOCAL_PART.match(parsed.return_path)
+    if sender is not None and _DAEMON_LOCAL_PART.match(sender.address):
+        return True
+    if _DAEMON_NAME.search(sender.name if sender is not None else parsed.header("from") or ""):
+        return True
+    return_path = parsed.return_path
+    return return_path is not None and (
+        return_path == "" or bool(_DAEMON_LOCAL_PART.match(return_path))
     )
 
 
@@ -653,6 +651,23 @@ def _recipients_from_text(
     return recipients
 
 
+_HEADER_FIELD = re.compile(r"^[!-9;-~]{1,76}:[ \t]")
+
+
+def _header_block(text: str) -> str:
+    """The first header block in `text`, skipping any introduction line before it."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines[:10]) if _HEADER_FIELD.match(line)), None)
+    if start is None:
+        return ""
+    block = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        block.append(line)
+    return "\n".join(block)
+
+
 def _returned_recipients(parsed: ParsedMail, delayed: bool) -> list[BouncedRecipient]:
     """When the notification names nobody: the recipients of the returned message itself."""
     texts = [
@@ -664,8 +679,7 @@ def _returned_recipients(parsed: ParsedMail, delayed: bool) -> list[BouncedRecip
     own = _own_addresses(parsed)
     action = DELAYED if delayed else FAILED
     for text in texts:
-        header_block = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
-        for line_match in _TO_LINE.finditer(header_block):
+        for line_match in _TO_LINE.finditer(_header_block(text or "")):
             addresses = [m.group(1) for m in _EMAIL.finditer(line_match.group(1))]
             found = [a for a in addresses if a.casefold() not in own]
             if found:
