@@ -6,10 +6,14 @@ Three sources, tried in order:
    `multipart/report; report-type=delivery-status`), read field by field per recipient.
 2. Amazon SES notifications relayed by SNS e-mail: a JSON body with `notificationType: Bounce`.
 3. The many non-standard formats (qmail, Exim, Gmail, Exchange, Yahoo, Japanese carriers...): a
-   message that comes from a mail system (MAILER-DAEMON/postmaster sender, null return path, or a
-   bounce subject such as "Undelivered Mail Returned to Sender") *and* says in its text that
-   delivery failed (phrases, SMTP replies, enhanced status codes). Recipients are the addresses
-   the notification text names, each with the status codes found after it.
+   message that comes from a mail system (MAILER-DAEMON/postmaster sender or null return path;
+   or a bounce subject such as "Undelivered Mail Returned to Sender" together with a sign that
+   software wrote it) *and* says in its own text that delivery failed (phrases, SMTP error
+   replies). Recipients are the addresses the notification names, each with the status codes
+   found after it, or else the recipients of the returned message.
+
+`hard` demands explicit evidence that the address is gone: wrongly stopping mail to a working
+customer address is worse than one more attempt at a dead one.
 
 ARF feedback reports (`report-type=feedback-report`), read receipts, delivery *success*
 notifications and vacation auto-replies are not bounces; `detect_feedback_report` reads the first.
@@ -105,10 +109,11 @@ _ADDRESS_GONE = re.compile(
     r"recipient (?:unknown|not found|does not exist)|"
     r"invalid (?:final delivery )?(?:recipient|mailbox|address|user(?:id)?)|"
     r"(?:user|mailbox|address|recipient|account) not found|not a valid (?:mailbox|user|recipient)|"
-    r"no mailbox here|mailbox not available|bad destination mailbox|address (?:couldn't|could not)"
+    r"no mailbox here|bad destination mailbox|address (?:couldn't|could not)"
     r" be found|wasn't found at the destination|unrouteable address|host unknown|unknown host|"
     r"host not found|domain (?:name )?(?:not found|does not exist)|name service error|"
-    r"no mx record|non-?existent|not listed in|recipient rejected: user|"
+    r"no mx record|non-?existent|not listed in (?:the )?(?:\w+ )?directory|"
+    r"recipient rejected: user|"
     r"address(?:ee)? unknown|account (?:has been )?(?:deleted|removed|closed)|"
     r"no longer (?:active|valid|exists|available)",
     re.IGNORECASE,
