@@ -1,8 +1,8 @@
 """The ``supportdesk`` console script.
 
-Pure commands (the SLA engine's ``sla due`` / ``sla elapsed`` and ``availability compute``) run without
-Django so they start fast and need no database. Everything else is a Django management command:
-``supportdesk migrate``, ``supportdesk demo``, ``supportdesk run``, ``supportdesk sla explain 1042`` …
+Pure commands (the SLA engine's ``sla due`` / ``sla elapsed`` and ``availability compute``) run
+without Django so they start fast and need no database. Everything else is a Django management
+command: ``supportdesk migrate``, ``supportdesk demo``, ``supportdesk run`` …
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 # (first word, second word) -> "module:function" taking argv (after the two words) and returning
 # an exit status. Loaded lazily so that a pure command never imports Django.
 PURE_COMMANDS: dict[tuple[str, str], str] = {
+    ("availability", "compute"): "supportdesk.availability.cli:compute_main",
     ("sla", "due"): "supportdesk.sla.cli:due_main",
     ("sla", "elapsed"): "supportdesk.sla.cli:elapsed_main",
 }

@@ -7,4 +7,7 @@ import supportdesk
 
 
 def site(request: HttpRequest) -> dict[str, object]:
-    return {"SUPPORTDESK_VERSION": supportdesk.__version__, "SITE_URL": settings.SUPPORTDESK_SITE_URL}
+    return {
+        "SUPPORTDESK_VERSION": supportdesk.__version__,
+        "SITE_URL": settings.SUPPORTDESK_SITE_URL,
+    }

@@ -25,6 +25,19 @@ SUPPORTDESK_SUPPORT_ADDRESS = env_str("SUPPORTDESK_SUPPORT_ADDRESS", "support@su
 SUPPORTDESK_ATTACHMENT_MAX_BYTES = env_int("SUPPORTDESK_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 SUPPORTDESK_LOGIN_MAX_FAILURES = env_int("SUPPORTDESK_LOGIN_MAX_FAILURES", 5)
 SUPPORTDESK_LOGIN_LOCKOUT_SECONDS = env_int("SUPPORTDESK_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+SUPPORTDESK_AUTOCLOSE_DAYS = env_int("SUPPORTDESK_AUTOCLOSE_DAYS", 7)
+# Webhooks to private, loopback or link-local addresses are refused (SSRF) unless allowed here.
+SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool(
+    "SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False
+)
+
+# Periodic jobs the worker's scheduler enqueues: (task, interval in seconds).
+SUPPORTDESK_PERIODIC_JOBS = [
+    ("supportdesk.tickets.tasks.tickets_autoclose_task", 3600),
+    ("supportdesk.core.tasks.task_results_prune", 24 * 3600),
+    ("supportdesk.notifications.tasks.notifications_redrive_task", 60),
+    ("supportdesk.webhooks.tasks.webhook_deliveries_redrive_task", 30),
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -40,6 +53,8 @@ INSTALLED_APPS = [
     "supportdesk.accounts",
     "supportdesk.organizations",
     "supportdesk.tickets",
+    "supportdesk.notifications",
+    "supportdesk.webhooks",
     "supportdesk.console",
     "supportdesk.portal",
 ]
@@ -109,8 +124,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -186,8 +203,9 @@ else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -20,3 +20,4 @@ STORAGES = {
 }
 SUPPORTDESK_SITE_URL = "http://testserver"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # local receivers in development and tests

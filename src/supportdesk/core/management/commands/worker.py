@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from supportdesk.core.scheduler import SchedulerThread
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a background worker: executes queued tasks and, in the same process, the periodic "
+        "scheduler. Run as many as you like, on as many machines: each task and each periodic run "
+        "is taken by one worker."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="Only execute tasks; do not enqueue periodic jobs.",
+        )
+        parser.add_argument("--queues", default="*", help="Queues to process (default: all)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        scheduler = None
+        if not options["no_scheduler"]:
+            scheduler = SchedulerThread(worker_id=worker_id)
+            scheduler.start()
+        backend = str(settings.TASKS["default"]["BACKEND"])
+        self.stdout.write(f"supportdesk worker {worker_id} ({backend})")
+        try:
+            if backend.startswith("django_tasks_rq"):
+                call_command("rqworker", *settings.RQ_QUEUES.keys(), with_scheduler=False)
+            else:
+                call_command(
+                    "db_worker",
+                    queue_name=options["queues"],
+                    reload=False,
+                    worker_id=worker_id[:64],
+                )
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
