@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from supportdesk.sla.clock import BusinessClock, EpochPause, clock_for
 from supportdesk.sla.durations import DURATION_EXAMPLES, format_duration, parse_duration_seconds
 from supportdesk.sla.errors import SlaError
 from supportdesk.sla.timeline import Int64Array
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_BAD_INPUT = 2
 CHUNK_LINES = 16384
@@ -41,10 +44,16 @@ class InputError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (the contract), not usage + error."""
+    """argparse, but a usage error is one line on stderr (the contract), not usage + error, and
+    ``--help`` goes to the command's own output stream."""
+
+    out: IO[str] | None = None
 
     def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see {self.prog} --help)")
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        super().print_help(file or self.out)
 
 
 # -- reading values ----------------------------------------------------------------------------
@@ -118,7 +127,7 @@ def parse_pause_list(value: object, where: str) -> list[EpochPause]:
 
 def load_calendar(path: str) -> BusinessCalendar:
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:  # -sig: tolerate a BOM
             text = handle.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the calendar: {exc.strerror or exc}") from None
@@ -163,12 +172,21 @@ def _write(out: IO[str], obj: dict[str, Any]) -> None:
 # -- single commands ---------------------------------------------------------------------------
 
 
-def _common_parser(prog: str, description: str) -> _Parser:
-    parser = _Parser(prog=prog, description=description)
+def _common_parser(
+    prog: str, description: str, second: tuple[str, str, str], epilog: str
+) -> _Parser:
+    parser = _Parser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--calendar", required=True, metavar="FILE", help="calendar file (TOML)")
     parser.add_argument(
         "--start", metavar="ISO8601", help=f"e.g. {INSTANT_EXAMPLE} (offset or Z required)"
     )
+    flag, metavar, help_text = second
+    parser.add_argument(flag, metavar=metavar, help=help_text)
     parser.add_argument(
         "--pause",
         action="append",
@@ -348,6 +366,8 @@ def run_batch(
     keys = _KEYS[kind]
     first_line = 1
     for lines in _read_lines(stream, chunk):
+        if first_line == 1 and lines[0].startswith("\ufeff"):
+            lines[0] = lines[0][1:]  # a byte-order mark, as some Windows tools write
         parsed = _Chunk([], [], {}, {})
         error: InputError | None = None
         for k, line in enumerate(lines):
@@ -419,7 +439,7 @@ def _open_batch(path: str) -> IO[str]:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8")
+        return open(path, encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the batch file: {exc.strerror or exc}") from None
 
@@ -435,6 +455,7 @@ def _run(
 ) -> int:
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
+    parser.out = out
     try:
         args = parser.parse_args(list(argv))
         clock = clock_for(load_calendar(args.calendar))
@@ -479,8 +500,17 @@ def due_main(
     """``supportdesk sla due --calendar FILE --start ISO8601 --target DURATION [--pause S/E …]``
     or ``… --batch IN.jsonl``."""
     prog = "supportdesk sla due"
-    parser = _common_parser(prog, "When is a target of business time used up?")
-    parser.add_argument("--target", metavar="DURATION", help=f"business time: {DURATION_EXAMPLES}")
+    parser = _common_parser(
+        prog,
+        "When is a target of business time used up? Prints one JSON object (due in UTC and\n"
+        "due_local in the calendar's zone), or one JSON line per input line with --batch.",
+        ("--target", "DURATION", f"business time: {DURATION_EXAMPLES}"),
+        "examples:\n"
+        f"  {prog} --calendar team.toml --start 2026-03-06T16:30:00-08:00 --target 24h\n"
+        f"  {prog} --calendar team.toml --batch tickets.jsonl\n"
+        '      (lines like {"start": "...", "target": "24h", "pauses": [["...", "..."]]})\n'
+        "See docs/sla.md.",
+    )
     return _run(prog, argv, parser, _due_single, "due", stdout, stderr)
 
 
@@ -490,6 +520,16 @@ def elapsed_main(
     """``supportdesk sla elapsed --calendar FILE --start ISO8601 --end ISO8601 [--pause S/E …]``
     or ``… --batch IN.jsonl``."""
     prog = "supportdesk sla elapsed"
-    parser = _common_parser(prog, "How much business time passed between two instants?")
-    parser.add_argument("--end", metavar="ISO8601", help=f"e.g. {INSTANT_EXAMPLE}")
+    parser = _common_parser(
+        prog,
+        "How much business time passed between two instants? Prints one JSON object with\n"
+        "business_seconds, or one JSON line per input line with --batch.",
+        ("--end", "ISO8601", f"e.g. {INSTANT_EXAMPLE}"),
+        "examples:\n"
+        f"  {prog} --calendar team.toml --start 2026-03-06T16:30:00-08:00 "
+        "--end 2026-03-11T16:30:00-07:00\n"
+        f"  {prog} --calendar team.toml --batch spans.jsonl\n"
+        '      (lines like {"start": "...", "end": "...", "pauses": [["...", "..."]]})\n'
+        "See docs/sla.md.",
+    )
     return _run(prog, argv, parser, _elapsed_single, "elapsed", stdout, stderr)

@@ -40,12 +40,12 @@ from supportdesk.sla.tests.strategies import (
 # SLA_HYPOTHESIS_SCALE=10 runs ten times as many examples (the default keeps the suite fast).
 SCALE = float(os.environ.get("SLA_HYPOTHESIS_SCALE", "1"))
 AGAINST_REFERENCE = settings(
-    max_examples=max(1, int(50 * SCALE)),
+    max_examples=max(1, int(40 * SCALE)),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 ENGINE_ONLY = settings(
-    max_examples=max(1, int(100 * SCALE)),
+    max_examples=max(1, int(80 * SCALE)),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
