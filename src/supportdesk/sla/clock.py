@@ -198,10 +198,6 @@ class BusinessClock:
                 table = build_table(self._periods, table.first_year, last)
             return self._install(table)
 
-    def table(self, start: datetime, end: datetime) -> Table:
-        """The table covering ``[start, end]`` (for tools that want to look inside)."""
-        return self._cover(aware_epoch_seconds(start, "start"), aware_epoch_seconds(end, "end"))
-
     # -- single queries, epoch seconds ---------------------------------------------------------
 
     @staticmethod
@@ -244,10 +240,12 @@ class BusinessClock:
         stops the clock before the target is reached."""
         if target < 0:
             raise DurationError(f"a target cannot be negative (got {target} s)")
-        if not pauses:
-            return start if target == 0 else self._due_plain(start, target)
         if target == 0:
+            if start < MIN_EPOCH or start > MAX_EPOCH:
+                self._cover(start, start)  # raises the horizon error
             return start
+        if not pauses:
+            return self._due_plain(start, target)
         remaining, cursor = target, start
         for begin, end in merge_pauses(pauses, start):
             if begin > cursor:
