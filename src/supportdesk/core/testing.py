@@ -69,3 +69,45 @@ def make_ticket(
         severity=severity,
         **kwargs,
     )
+
+
+def run_concurrently(fn: Any, workers: int = 4, *, attempts: int = 200) -> list[Any]:
+    """Run `fn()` in `workers` threads released at the same instant; return their results.
+
+    Any exception in a thread fails the caller (a crashed worker must never make a "happens once"
+    test pass). SQLite's shared in-memory test database refuses concurrent writers with "database
+    table is locked" instead of waiting; such attempts are retried, like a busy timeout would."""
+    import threading
+    import time
+
+    from django.db import OperationalError, connection
+
+    barrier = threading.Barrier(workers)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            for _ in range(attempts):
+                try:
+                    results.append(fn())
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc):
+                        raise
+                    time.sleep(0.005)
+            raise AssertionError(f"still locked after {attempts} attempts")
+        except BaseException as exc:  # collected and re-raised in the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results

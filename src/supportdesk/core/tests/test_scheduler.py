@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 
 from supportdesk.core.models import PeriodicJob
 from supportdesk.core.scheduler import Job, claim_due, run_due_jobs
+from supportdesk.core.testing import run_concurrently
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 JOB = Job("supportdesk.tickets.tasks.tickets_autoclose_task", dt.timedelta(minutes=10))
@@ -33,21 +32,12 @@ def test_run_due_jobs_enqueues_the_task(agent, contact):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_workers_claim_each_run_exactly_once():
-    wins: list[str] = []
-    barrier = threading.Barrier(4)
+    def worker() -> list[int]:
+        return [
+            minute
+            for minute in range(0, 60, 10)
+            if claim_due(JOB, worker_id="w", now=T0 + dt.timedelta(minutes=minute))
+        ]
 
-    def worker(name: str) -> None:
-        try:
-            barrier.wait()
-            for minute in range(0, 60, 10):
-                if claim_due(JOB, worker_id=name, now=T0 + dt.timedelta(minutes=minute)):
-                    wins.append(name)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(wins) == 6  # one per interval, whoever won it
+    wins = [minute for won in run_concurrently(worker) for minute in won]
+    assert sorted(wins) == [0, 10, 20, 30, 40, 50]  # each interval once, whoever won it

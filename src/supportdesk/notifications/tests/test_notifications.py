@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from supportdesk.conftest import client_for
+from supportdesk.core.testing import run_concurrently
 from supportdesk.notifications.models import Notification
 from supportdesk.notifications.services import (
     notification_email_send,
@@ -99,29 +98,16 @@ def test_nothing_is_emailed_to_an_address_that_bounced(agent):
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_workers_create_one_notification(agent):
-    results = []
-    barrier = threading.Barrier(4)
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(
-                notify(
-                    recipient=agent,
-                    kind="sla.breach",
-                    title="Breached",
-                    dedupe_key="breach:7:resolution:1",
-                    email=False,
-                )
-            )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_concurrently(
+        lambda: notify(
+            recipient=agent,
+            kind="sla.breach",
+            title="Breached",
+            dedupe_key="breach:7:resolution:1",
+            email=False,
+        )
+    )
+    assert len(results) == 4
     assert sum(r is not None for r in results) == 1
     assert Notification.objects.filter(dedupe_key="breach:7:resolution:1").count() == 1
 
