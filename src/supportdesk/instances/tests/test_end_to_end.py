@@ -26,7 +26,7 @@ class Switchable(ThreadingHTTPServer):
 
 
 class Health(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+    def do_GET(self) -> None:
         ok = self.server.healthy  # type: ignore[attr-defined]
         body = b"status: ok" if ok else b"status: broken"
         self.send_response(200 if ok else 503)

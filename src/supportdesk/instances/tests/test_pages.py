@@ -96,7 +96,7 @@ def test_rotating_the_status_link_retires_the_old_one(org_admin, contact, instan
 
 
 def test_console_and_portal_pages_render(agent, lead, org_admin, contact, instance, windows):
-    scheduled, emergency = windows
+    scheduled, _ = windows
     for url in (
         "/console/instances/",
         "/console/instances/acme-prod/",

@@ -104,8 +104,8 @@ class Command(BaseCommand):
             f"({period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC, "
             f"months in {tz}), target {float(settings_row.exact_target) * 100:g} %"
         )
-        header = f"{'instance':<24} {'SLA':>10} {'raw':>10} {'downtime':>12} {'maintenance':>12} "
-        header += f"{'no data':>12} {'budget left':>14}"
+        header = f"{'instance':<20} {'SLA':>10} {'raw':>10} {'downtime':>16} "
+        header += f"{'maintenance':>16} {'no data':>18} {'budget left':>16}"
         self.stdout.write(header)
         for label, figures in [
             *((r.instance.name, r.figures) for r in report.instances),
@@ -114,11 +114,11 @@ class Command(BaseCommand):
             left = figures.budget_remaining_seconds
             left_text = ("-" if left < 0 else "") + format_duration(int(abs(left)))
             self.stdout.write(
-                f"{label:<24} {percent(figures.sla_availability):>10} "
+                f"{label:<20} {percent(figures.sla_availability):>10} "
                 f"{percent(figures.raw_availability):>10} "
-                f"{format_duration(figures.downtime_seconds):>12} "
-                f"{format_duration(figures.maintenance_seconds):>12} "
-                f"{format_duration(figures.unknown_seconds):>12} {left_text:>14}"
+                f"{format_duration(figures.downtime_seconds):>16} "
+                f"{format_duration(figures.maintenance_seconds):>16} "
+                f"{format_duration(figures.unknown_seconds):>18} {left_text:>16}"
             )
         for r in report.instances:
             for outage in r.outages:
