@@ -54,7 +54,9 @@ class IncidentUpdateForm(forms.Form):
 
 
 class MonitorForm(forms.Form):
-    health_url = forms.URLField(required=False, max_length=200, assume_scheme="https")
+    health_url = forms.URLField(
+        required=False, max_length=200, assume_scheme="https", label="Health URL"
+    )
     enabled = forms.BooleanField(required=False, label="Probe live")
     expected_status = forms.IntegerField(min_value=100, max_value=599)
     body_keyword = forms.CharField(required=False, max_length=200, label="Body must contain")

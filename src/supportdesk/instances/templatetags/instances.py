@@ -69,3 +69,15 @@ def duration_td(value: object) -> str:
     if not isinstance(value, timedelta):
         return ""
     return format_duration(value)
+
+
+@register.filter
+def target_percent(value: object) -> str:
+    """0.995 → 99.5 %."""
+    from decimal import Decimal
+
+    try:
+        number = Decimal(str(value)) * 100
+    except ArithmeticError:
+        return str(value)
+    return f"{number.normalize():f} %"
