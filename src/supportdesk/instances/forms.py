@@ -69,7 +69,7 @@ class MonitorForm(forms.Form):
     quorum = forms.IntegerField(min_value=1, max_value=10, label="Location quorum")
 
 
-class AvailabilitySettingsForm(forms.ModelForm):
+class AvailabilitySettingsForm(forms.ModelForm[AvailabilitySettings]):
     class Meta:
         model = AvailabilitySettings
         fields = ["time_zone", "target"]

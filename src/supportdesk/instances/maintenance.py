@@ -127,7 +127,9 @@ def _tell(window: MaintenanceWindow, event: str, *, now: dt.datetime, extra: str
     )
 
 
-def _log(window: MaintenanceWindow, kind: str, actor: User | None, detail: str, now: dt.datetime):
+def _log(
+    window: MaintenanceWindow, kind: str, actor: User | None, detail: str, now: dt.datetime
+) -> None:
     MaintenanceEvent.objects.create(
         window=window, kind=kind, actor=actor, detail=detail, created_at=now
     )
@@ -517,7 +519,9 @@ def maintenance_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     return done
 
 
-def _window_overruns(window: MaintenanceWindow, monitor: Monitor | None, *, now: dt.datetime):
+def _window_overruns(
+    window: MaintenanceWindow, monitor: Monitor | None, *, now: dt.datetime
+) -> None:
     from supportdesk.instances.incidents import incident_outage_detected
 
     window.status = WindowStatus.OVERRUNNING

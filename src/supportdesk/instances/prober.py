@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import datetime as dt
 import hashlib
 import heapq
 import logging
@@ -120,7 +121,7 @@ class Store:
         connections.close_all()
 
 
-def _now():  # type: ignore[no-untyped-def]
+def _now() -> dt.datetime:
     from django.utils import timezone
 
     return timezone.now()

@@ -40,6 +40,7 @@ from supportdesk.instances.models import (
     ProbeRun,
 )
 from supportdesk.organizations.models import ManagedInstance, Organization
+from supportdesk.tickets.models import Ticket
 
 UPTIME_DAYS = 90
 
@@ -71,7 +72,9 @@ def announced_windows(
     )
 
 
-def _runs(monitor: Monitor, location: str, span: Period, config: AvailabilityConfig) -> list:
+def _runs(
+    monitor: Monitor, location: str, span: Period, config: AvailabilityConfig
+) -> list[PureRun]:
     need = runs_needed(span, config)
     rows = ProbeRun.objects.filter(monitor=monitor, location=location)
     middle = list(
@@ -310,16 +313,16 @@ def when_utc(seconds: int) -> dt.datetime:
     return from_epoch(seconds)
 
 
-def ticket_panel(ticket: object) -> dict[str, object]:
+def ticket_panel(ticket: Ticket) -> dict[str, object]:
     """What the ticket page's customer-context panel shows about managed instances: each
     instance's health, the organization's open maintenance, and the incident behind the ticket."""
     from supportdesk.instances.models import OPEN_WINDOW_STATUSES, Incident
 
-    organization = getattr(ticket, "organization", None)
+    organization = ticket.organization
     if organization is None:
         return {"instance_health": [], "open_maintenance": [], "ticket_incident": None}
     instances = list(organization.instances.select_related("monitor").order_by("name"))
-    health = []
+    health: list[tuple[ManagedInstance, Monitor | None]] = []
     for instance in instances:
         try:
             health.append((instance, instance.monitor))

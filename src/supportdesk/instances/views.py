@@ -3,6 +3,8 @@ status page and feeds (a secret token). Thin: parse, call one service or selecto
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages as flash
@@ -30,6 +32,7 @@ from supportdesk.instances.forms import (
 from supportdesk.instances.models import (
     OPEN_WINDOW_STATUSES,
     AvailabilitySettings,
+    Incident,
     IncidentStatus,
     MaintenanceWindow,
     WindowStatus,
@@ -71,7 +74,7 @@ def _overviews(instances: list[ManagedInstance], organization: Organization | No
     return result
 
 
-def _status_context(organization: Organization, instances: list[ManagedInstance]) -> dict:
+def _status_context(organization: Organization, instances: list[ManagedInstance]) -> dict[str, Any]:
     now = timezone.now()
     upcoming, past = reports.windows_for_page(instances, now=now)
     return {
@@ -147,7 +150,7 @@ def console_instances(request: HttpRequest) -> HttpResponse:
             "nav": "instances",
             "overviews": _overviews(instances, None),
             "open_incidents": list(
-                incidents.Incident.objects.exclude(status=IncidentStatus.RESOLVED).select_related(
+                Incident.objects.exclude(status=IncidentStatus.RESOLVED).select_related(
                     "instance", "organization", "ticket"
                 )
             ),
@@ -320,7 +323,11 @@ def _window_page(
 
 
 def _window_action(
-    request: HttpRequest, window: MaintenanceWindow, action: str, page: Any, detail_url: str
+    request: HttpRequest,
+    window: MaintenanceWindow,
+    action: str,
+    page: Callable[..., HttpResponse],
+    detail_url: str,
 ) -> HttpResponse:
     user = _user(request)
     try:
@@ -595,7 +602,7 @@ def status_ical(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     windows = (
         organization.maintenance_windows.select_related("instance")
-        .filter(end__gte=now - reports.dt.timedelta(days=365))
+        .filter(end__gte=now - dt.timedelta(days=365))
         .order_by("start")
     )
     body = feeds.maintenance_ical(organization, windows, now=now)

@@ -77,7 +77,10 @@ def target_percent(value: object) -> str:
     from decimal import Decimal
 
     try:
-        number = Decimal(str(value)) * 100
+        if isinstance(value, Fraction):
+            number = Decimal(value.numerator) / Decimal(value.denominator) * 100
+        else:
+            number = Decimal(str(value)) * 100
     except ArithmeticError:
         return str(value)
     return f"{number.normalize():f} %"

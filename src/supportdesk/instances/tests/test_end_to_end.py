@@ -27,7 +27,7 @@ class Switchable(ThreadingHTTPServer):
 
 class Health(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        ok = self.server.healthy  # type: ignore[attr-defined]
+        ok = self.server.healthy
         body = b"status: ok" if ok else b"status: broken"
         self.send_response(200 if ok else 503)
         self.send_header("Content-Length", str(len(body)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
 
 
-def propose(actor, instance, *, start=NOW + 48 * H, length=H, now=NOW, **kw):
+def propose(actor, instance, *, start=NOW + 48 * H, length=H, now=NOW, **kw) -> Any:
     return svc.maintenance_window_propose(
         actor=actor,
         instance=instance,
@@ -39,7 +40,7 @@ def propose(actor, instance, *, start=NOW + 48 * H, length=H, now=NOW, **kw):
     )
 
 
-def kinds(user):
+def kinds(user) -> list[str]:
     return sorted(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
 
 
@@ -136,7 +137,7 @@ def test_cancel_needs_a_reason_and_tells_everyone(agent, org_admin, contact, ins
         svc.maintenance_window_cancel(actor=agent, window=window, reason="again", now=NOW)
 
 
-def scheduled(agent, org_admin, instance, **kw):
+def scheduled(agent, org_admin, instance, **kw) -> Any:
     window = propose(agent, instance, **kw)
     return svc.maintenance_window_confirm(actor=org_admin, window=window, now=NOW)
 
@@ -199,7 +200,7 @@ def test_unconfirmed_proposals_lapse_at_their_start(agent, contact, instance):
     assert "not confirmed" in window.cancel_reason
 
 
-def sweep_retrying(moment):
+def sweep_retrying(moment) -> Any:
     """SQLite's shared in-memory test database reports a concurrent writer at once ("table is
     locked") where a real database file waits (busy timeout): retry like the scheduler would.
     A failed sweep rolled back, and sweeps are safe to run twice."""

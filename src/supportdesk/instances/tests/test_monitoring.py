@@ -31,7 +31,9 @@ def at(t: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(t, dt.UTC)
 
 
-def feed(store: RunStore, monitor: Monitor, probes: list[tuple[int, bool]], batch: int = 7):
+def feed(
+    store: RunStore, monitor: Monitor, probes: list[tuple[int, bool]], batch: int = 7
+) -> list[int]:
     flipped = []
     for i in range(0, len(probes), batch):
         chunk = [
@@ -121,7 +123,7 @@ def test_a_single_failure_is_not_an_outage_and_with_two_locations_down_needs_the
     assert Incident.objects.get().started_at == at(T0 + 190)  # when the quorum was reached
 
 
-def write_jsonl(tmp_path, rows, name="history.jsonl"):
+def write_jsonl(tmp_path, rows, name="history.jsonl") -> str:
     path = tmp_path / name
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return str(path)

@@ -118,6 +118,10 @@ def test_console_and_portal_pages_render(agent, lead, org_admin, contact, instan
     header, *rows = report.content.decode().splitlines()
     assert header.startswith("organization,instance,period")
     assert [r.split(",")[1] for r in rows] == ["acme-prod", "(all)"]
+    printable = client_for(org_admin).get("/portal/availability/?period=30d&print=1")
+    assert b"data-print" in printable.content
+    assert b'name="period"' not in printable.content
+    assert b"portal-body printable" in printable.content
     bad_period = client_for(org_admin).get("/portal/availability/?period=2026-13")
     assert b"month must be 01 to 12" in bad_period.content
 

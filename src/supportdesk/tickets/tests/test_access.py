@@ -103,19 +103,21 @@ def _foreign_objects(outsider: User) -> dict[str, str]:
     from supportdesk.instances.models import Incident, MaintenanceWindow
     from supportdesk.organizations.models import ManagedInstance
 
+    foreign_org = outsider.organization
+    assert foreign_org is not None
     instance = ManagedInstance.objects.create(
-        organization=outsider.organization, name="globex-data", url="http://127.0.0.1:9/"
+        organization=foreign_org, name="globex-data", url="http://127.0.0.1:9/"
     )
     start = timezone.now() + dt.timedelta(days=2)
     window = MaintenanceWindow.objects.create(
-        organization=outsider.organization,
+        organization=foreign_org,
         instance=instance,
         title="globex data",
         start=start,
         end=start + dt.timedelta(hours=1),
     )
     incident = Incident.objects.create(
-        organization=outsider.organization,
+        organization=foreign_org,
         instance=instance,
         kind=Incident.Kind.OUTAGE,
         title="globex data",

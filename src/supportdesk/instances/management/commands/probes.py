@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from supportdesk.instances.monitoring import HistoryConflict, history_store, monitor_for
 from supportdesk.organizations.models import ManagedInstance
 
-PROGRESS_EVERY_BYTES = 8 * 1024 * 1024
+PROGRESS_EVERY_BYTES = 2 * 1024 * 1024
 
 
 class Command(BaseCommand):
