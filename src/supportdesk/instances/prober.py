@@ -305,9 +305,12 @@ class ProbeEngine:
                 if self._inflight:
                     await asyncio.wait(self._inflight, timeout=15)
                 await self._flush()
-                if self.holding:
-                    await self._in_db(self.store.release)
-                await self._in_db(self.store.close)
+                try:
+                    if self.holding:
+                        await self._in_db(self.store.release)
+                    await self._in_db(self.store.close)
+                except Exception:  # the lease expires on its own
+                    log.exception("Releasing location %s failed", self.location)
                 self._db.shutdown(wait=True)
 
 

@@ -20,9 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Any, base: str, email: str) -> None:
-    for user in User.objects.filter(email=email):
-        user.set_password(TEST_PASSWORD)
-        user.save()
     page.goto(f"{base}/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
@@ -33,6 +30,13 @@ def test_instance_pages_status_page_and_report_on_the_demo_data(
     live_server: Any, chromium: Any, artifacts_dir: Path
 ) -> None:
     create_demo_data()
+    # Everything the test needs from the database, before the browser starts: SQLite's shared
+    # in-memory test database does not let this thread write while the server thread reads.
+    for user in User.objects.filter(email__in=["agent@demo.test", "bob@globex.demo.test"]):
+        user.set_password(TEST_PASSWORD)
+        user.save()
+    pending = MaintenanceWindow.objects.get(status=WindowStatus.PROPOSED)
+    token = availability_settings(Organization.objects.get(slug="hooli")).status_token
     base = live_server.url
     errors: list[str] = []
 
@@ -53,7 +57,6 @@ def test_instance_pages_status_page_and_report_on_the_demo_data(
     sign_in(portal, base, "bob@globex.demo.test")
     portal.get_by_role("link", name="Instances").click()
     portal.screenshot(path=artifacts_dir / "22-portal-instances.png", full_page=True)
-    pending = MaintenanceWindow.objects.get(status=WindowStatus.PROPOSED)
     portal.goto(f"{base}/portal/maintenance/{pending.pk}/")
     assert portal.get_by_text("Waiting for our support team").is_visible()
     portal.screenshot(path=artifacts_dir / "23-portal-window.png", full_page=True)
@@ -61,7 +64,6 @@ def test_instance_pages_status_page_and_report_on_the_demo_data(
     assert portal.get_by_text("Error budget left").first.is_visible()
     portal.screenshot(path=artifacts_dir / "24-portal-report.png", full_page=True)
 
-    token = availability_settings(Organization.objects.get(slug="hooli")).status_token
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     status = phone.new_page()
     status.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
