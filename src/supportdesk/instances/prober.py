@@ -321,15 +321,15 @@ class ProbeThread(threading.Thread):
         super().__init__(name=f"supportdesk-probes-{location}", daemon=True)
         self.engine = ProbeEngine(store=Store(location, holder), concurrency=concurrency)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
+        self._stop_event: asyncio.Event | None = None
         self._ready = threading.Event()
 
     def run(self) -> None:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
+            self._stop_event = asyncio.Event()
             self._ready.set()
-            await self.engine.run(self._stop)
+            await self.engine.run(self._stop_event)
 
         try:
             asyncio.run(main())
@@ -338,6 +338,6 @@ class ProbeThread(threading.Thread):
 
     def stop(self, timeout: float = 20) -> None:
         self._ready.wait(timeout=5)
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._loop is not None and self._stop_event is not None:
+            self._loop.call_soon_threadsafe(self._stop_event.set)
         self.join(timeout=timeout)
