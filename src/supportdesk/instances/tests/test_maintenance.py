@@ -22,6 +22,7 @@ from supportdesk.instances.models import (
 )
 from supportdesk.instances.tests.conftest import NOW
 from supportdesk.notifications.models import Notification
+from supportdesk.webhooks.events import EVENT_TYPES
 from supportdesk.webhooks.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -169,6 +170,9 @@ def test_windows_remind_start_and_complete_on_their_own(agent, org_admin, contac
 def test_a_window_still_down_at_its_end_overruns_and_opens_an_incident(
     agent, org_admin, contact, instance, after_commit
 ):
+    WebhookSubscription.objects.create(
+        url="http://127.0.0.1:9/hook", organization=instance.organization, events=["*"]
+    )
     window = scheduled(agent, org_admin, instance)
     svc.maintenance_sweep(now=window.start)
     Monitor.objects.filter(instance=instance).update(status=MonitorStatus.MAINTENANCE)
@@ -187,6 +191,9 @@ def test_a_window_still_down_at_its_end_overruns_and_opens_an_incident(
     svc.maintenance_window_complete(actor=agent, window=window, now=window.end + H)
     window.refresh_from_db()
     assert window.status == WindowStatus.COMPLETED
+    emitted = set(WebhookDelivery.objects.values_list("event_type", flat=True))
+    assert {"maintenance.overrun", "incident.created", "maintenance.completed"} <= emitted
+    assert emitted <= set(EVENT_TYPES), "list new event types in webhooks/events.py"
     assert "overran its scheduled end by 1 h" in (
         Notification.objects.get(recipient=contact, kind="maintenance.completed").body
     )
