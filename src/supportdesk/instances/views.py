@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +40,9 @@ from supportdesk.instances.models import (
     new_status_token,
 )
 from supportdesk.organizations.models import ManagedInstance, Organization
+
+
+INSTANCES_PER_PAGE = 25
 
 
 def _user(request: HttpRequest) -> User:
@@ -136,11 +140,13 @@ def _report_response(
 @staff_required
 @require_GET
 def console_instances(request: HttpRequest) -> HttpResponse:
-    instances = list(
+    page = Paginator(
         ManagedInstance.objects.select_related("organization", "monitor").order_by(
             "organization__name", "name"
-        )
-    )
+        ),
+        INSTANCES_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    instances = list(page)
     return render(
         request,
         "instances/console_list.html",
@@ -149,6 +155,7 @@ def console_instances(request: HttpRequest) -> HttpResponse:
             **CONSOLE,
             "nav": "instances",
             "overviews": _overviews(instances, None),
+            "page": page,
             "open_incidents": list(
                 Incident.objects.exclude(status=IncidentStatus.RESOLVED).select_related(
                     "instance", "organization", "ticket"

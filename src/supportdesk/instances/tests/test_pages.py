@@ -176,3 +176,26 @@ def test_the_ticket_page_shows_instance_health_and_open_maintenance(
     assert "/console/instances/acme-prod/" in page
     assert "Open maintenance" in page
     assert "Security patch" in page
+
+
+def test_status_pages_cost_a_fixed_number_of_queries_per_instance(
+    org_admin, instance, django_assert_max_num_queries
+):
+    from supportdesk.instances.models import Monitor
+    from supportdesk.organizations.models import ManagedInstance
+
+    token = availability_settings(instance.organization).status_token
+    client = client_for(org_admin)
+    client.get("/portal/instances/")  # warm the session and settings rows
+    with django_assert_max_num_queries(15) as one:
+        client.get("/portal/instances/")
+    for n in range(4):
+        extra = ManagedInstance.objects.create(
+            organization=instance.organization, name=f"acme-extra-{n}", url="https://x.test"
+        )
+        Monitor.objects.create(instance=extra)
+    # Each instance costs a few queries (its monitor, locations, runs, windows): 4 today.
+    with django_assert_max_num_queries(len(one.captured_queries) + 4 * 5):
+        client.get("/portal/instances/")
+    with django_assert_max_num_queries(len(one.captured_queries) + 4 * 5):
+        Client().get(f"/status/{token}/")
