@@ -41,7 +41,6 @@ from supportdesk.instances.models import (
 )
 from supportdesk.organizations.models import ManagedInstance, Organization
 
-
 INSTANCES_PER_PAGE = 25
 
 
