@@ -220,3 +220,48 @@ def test_the_report_command_shows_the_downtime(instance, tmp_path):
         assert refused.value.returncode == 2
     with pytest.raises(CommandError, match="no organization named"):
         call_command("availability", "report", "--organization", "Nobody", "--period", "30d")
+
+
+def test_monitoring_settings_keep_stored_runs_exact(agent, contact, instance):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from supportdesk.conftest import client_for
+    from supportdesk.instances.monitoring import monitor_configure
+
+    feed(RunStore("main"), instance.monitor, [(T0, True), (T0 + 150, True)])  # a 150 s step
+    settings = {
+        "health_url": "https://acme.example.test/healthz",
+        "enabled": True,
+        "expected_status": 204,
+        "body_keyword": "",
+        "timeout_seconds": 5,
+        "interval_seconds": 30,
+        "failures_to_down": 3,
+        "quorum": 1,
+    }
+    with pytest.raises(ValidationError, match="gaps of 150 s"):
+        monitor_configure(actor=agent, instance=instance, max_gap_seconds=120, **settings)
+    with pytest.raises(PermissionDenied):
+        monitor_configure(actor=contact, instance=instance, max_gap_seconds=None, **settings)
+    response = client_for(agent).post(
+        "/console/instances/acme-prod/monitor/", {**settings, "max_gap_seconds": 150}
+    )
+    assert response.status_code == 302
+    monitor = Monitor.objects.get(pk=instance.pk)
+    assert (monitor.expected_status, monitor.interval_seconds, monitor.max_gap_seconds) == (
+        204,
+        30,
+        150,
+    )
+    instance.refresh_from_db()
+    assert instance.health_url == "https://acme.example.test/healthz"
+
+
+def test_availability_compute_also_runs_through_django(capsys):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[4] / "docs/examples/availability-worked-example.json"
+    call_command("availability", "compute", str(example))
+    document = json.loads(capsys.readouterr().out)
+    assert document["downtime_seconds"] == 2400
+    assert document["maintenance_seconds"] == 1800
