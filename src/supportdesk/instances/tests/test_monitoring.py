@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -229,7 +230,7 @@ def test_monitoring_settings_keep_stored_runs_exact(agent, contact, instance):
     from supportdesk.instances.monitoring import monitor_configure
 
     feed(RunStore("main"), instance.monitor, [(T0, True), (T0 + 150, True)])  # a 150 s step
-    settings = {
+    settings: dict[str, Any] = {
         "health_url": "https://acme.example.test/healthz",
         "enabled": True,
         "expected_status": 204,
