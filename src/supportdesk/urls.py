@@ -10,6 +10,9 @@ urlpatterns = [
     path("portal/", include("supportdesk.portal.urls")),
     path("notifications/", include("supportdesk.notifications.urls")),
     path("console/webhooks/", include("supportdesk.webhooks.urls")),
+    path("console/", include("supportdesk.instances.urls_console")),
+    path("portal/", include("supportdesk.instances.urls_portal")),
+    path("status/", include("supportdesk.instances.urls_status")),
     path(
         "attachments/<uuid:attachment_id>/",
         core_views.attachment_download,

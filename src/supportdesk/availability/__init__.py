@@ -5,6 +5,7 @@ them with a worked example. Everything a caller needs is importable from here.
 """
 
 from supportdesk.availability.figures import DEFAULT_TARGET, AvailabilityFigures, aggregate
+from supportdesk.availability.locations import combine_locations
 from supportdesk.availability.maintenance import (
     DEFAULT_POLICY,
     MAX_DURATION,
@@ -76,6 +77,7 @@ __all__ = [
     "Violation",
     "aggregate",
     "check_window",
+    "combine_locations",
     "day_periods",
     "earliest_compliant_start",
     "epoch_seconds",

@@ -212,9 +212,6 @@ class Timeline:
         windows: Sequence[MaintenanceWindow] = (),
     ) -> None:
         """Prefer the ``from_*`` constructors; this takes validated, sorted run columns."""
-        self.config = config
-        self.verdicts, window_starts, window_ends = _compliant_intervals(windows, config.policy)
-
         # Coverage of each run: [first, cover_end). The last probe of a run covers up to the next
         # run when the gap is small enough, otherwise one interval.
         cover_end = last + config.interval
@@ -230,6 +227,20 @@ class Timeline:
             streaks = np.add.reduceat(count, np.flatnonzero(change))
             group = np.cumsum(change) - 1
             down = failing & (streaks[group] >= config.failures_to_down)
+        self._build(first, cover_end, down, config=config, windows=windows)
+
+    def _build(
+        self,
+        first: Int64Array,
+        cover_end: Int64Array,
+        down: BoolArray,
+        *,
+        config: AvailabilityConfig,
+        windows: Sequence[MaintenanceWindow],
+    ) -> None:
+        """Label time from disjoint sorted covered spans ``[first, cover_end)``, each up or down."""
+        self.config = config
+        self.verdicts, window_starts, window_ends = _compliant_intervals(windows, config.policy)
 
         # Cut time at every edge; label the segments between cuts. Coverage edges come already in
         # order (first, cover_end, next first, ...), so a stable sort, which finds sorted stretches,
@@ -256,6 +267,36 @@ class Timeline:
         self._totals: Int64Array = np.zeros((4, self._points.size), dtype=np.int64)
         if self._points.size > 1:
             np.cumsum(self._flags * np.diff(self._points), axis=1, out=self._totals[:, 1:])
+
+    @classmethod
+    def from_spans(
+        cls,
+        starts: npt.ArrayLike,
+        ends: npt.ArrayLike,
+        down: npt.ArrayLike,
+        *,
+        config: AvailabilityConfig,
+        windows: Sequence[MaintenanceWindow] = (),
+    ) -> Timeline:
+        """From covered spans ``[starts[i], ends[i])`` already decided up or down (``down[i]``).
+
+        The spans must be sorted and disjoint (touching is fine); time outside them is unknown.
+        This is how a decision made elsewhere (the quorum of several probe locations, see
+        :func:`~supportdesk.availability.locations.combine_locations`) gets the same figures,
+        outages and states as one location's runs.
+        """
+        first = np.asarray(starts, dtype=np.int64).reshape(-1)
+        cover_end = np.asarray(ends, dtype=np.int64).reshape(-1)
+        is_down = np.asarray(down, dtype=np.bool_).reshape(-1)
+        if not first.shape == cover_end.shape == is_down.shape:
+            raise ValueError("starts, ends and down must have the same length")
+        if bool(np.any(cover_end <= first)):
+            raise ValueError("every span must end after it starts")
+        if first.size > 1 and bool(np.any(first[1:] < cover_end[:-1])):
+            raise ValueError("spans must be sorted and must not overlap")
+        timeline = cls.__new__(cls)
+        timeline._build(first, cover_end.copy(), is_down, config=config, windows=windows)
+        return timeline
 
     @classmethod
     def from_runs(
@@ -308,6 +349,14 @@ class Timeline:
         """
         t, ok = probe_arrays(times, oks)
         return cls(t, t.copy(), np.ones(t.size, dtype=np.int64), ok, config=config, windows=windows)
+
+    def coverage(self) -> tuple[Int64Array, BoolArray, BoolArray]:
+        """The cut points and, per segment between two cuts, whether it is covered and down."""
+        return self._points, self._flags[0].astype(np.bool_), self._flags[1].astype(np.bool_)
+
+    @property
+    def windows(self) -> tuple[MaintenanceWindow, ...]:
+        return tuple(verdict.window for verdict in self.verdicts)
 
     # -- measures --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from supportdesk.console.forms import (
 from supportdesk.core.forms import apply_service_errors, parse_addresses
 from supportdesk.core.pagination import CappedPaginator
 from supportdesk.core.views import staff_required
+from supportdesk.instances.reports import ticket_panel
 from supportdesk.notifications.selectors import unread_count
 from supportdesk.organizations.models import Organization
 from supportdesk.tickets import services
@@ -158,6 +159,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         or TicketPropertiesForm(initial=TicketPropertiesForm.initial_for(ticket), tz=user.tzinfo),
         "cc_form": forms.get("cc_form") or CcForm(),
         "missing_parts": forms.get("missing_parts", []),
+        **ticket_panel(ticket),
     }
     if organization is not None:
         context["open_ticket_count"] = organization.tickets.filter(is_open=True).count()

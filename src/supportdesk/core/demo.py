@@ -426,4 +426,7 @@ def create_demo_data(*, seed: int = 7, now: dt.datetime | None = None) -> dict[s
             services.ticket_update(
                 actor=agent, ticket=ticket, status=Status.WAITING_ON_US, now=_at(clock, 0.1)
             )
+    from supportdesk.instances.demo import create_demo_monitoring
+
+    create_demo_monitoring(agent=staff["agent@demo.test"], now=now, seed=seed)
     return {"users": User.objects.count(), "organizations": len(ORGS), "tickets": tickets}

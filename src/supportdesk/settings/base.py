@@ -31,12 +31,22 @@ SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool(
     "SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False
 )
 
+# Managed-instance probes (docs/managed-instances.md): the worker probes from this location unless
+# SUPPORTDESK_PROBES_IN_WORKER is off; `supportdesk probes run --location NAME` adds locations.
+SUPPORTDESK_PROBE_LOCATION = env_str("SUPPORTDESK_PROBE_LOCATION", "main")
+SUPPORTDESK_PROBES_IN_WORKER = env_bool("SUPPORTDESK_PROBES_IN_WORKER", True)
+SUPPORTDESK_PROBE_CONCURRENCY = env_int("SUPPORTDESK_PROBE_CONCURRENCY", 500)
+# An incident in "monitoring" (the instance is back) is resolved after this long without trouble.
+SUPPORTDESK_INCIDENT_AUTO_RESOLVE_MINUTES = env_int("SUPPORTDESK_INCIDENT_AUTO_RESOLVE_MINUTES", 30)
+
 # Periodic jobs the worker's scheduler enqueues: (task, interval in seconds).
 SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.tickets.tasks.tickets_autoclose_task", 3600),
     ("supportdesk.core.tasks.task_results_prune", 24 * 3600),
     ("supportdesk.notifications.tasks.notifications_redrive_task", 60),
     ("supportdesk.webhooks.tasks.webhook_deliveries_redrive_task", 30),
+    ("supportdesk.instances.tasks.maintenance_sweep_task", 30),
+    ("supportdesk.instances.tasks.monitors_sweep_task", 60),
 ]
 
 INSTALLED_APPS = [
@@ -55,6 +65,7 @@ INSTALLED_APPS = [
     "supportdesk.tickets",
     "supportdesk.notifications",
     "supportdesk.webhooks",
+    "supportdesk.instances",
     "supportdesk.console",
     "supportdesk.portal",
 ]
@@ -215,5 +226,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO: 33 lines a second from the probe worker.
+        "httpx": {"level": "WARNING"},
+    },
 }

@@ -3,10 +3,12 @@ another organization's objects: the answer is always 404, never 403, never the d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from supportdesk.accounts.models import User
 from supportdesk.conftest import client_for
@@ -80,7 +82,13 @@ def test_internal_notes_and_their_attachments_never_reach_customers(agent, conta
 
 
 # Routes whose parameters are not tenant objects (they carry their own signed proof).
-NOT_TENANT_ROUTES = {"password-reset/<uidb64>/<token>/"}
+NOT_TENANT_ROUTES = {
+    "password-reset/<uidb64>/<token>/",
+    # The private status page and feeds: the secret token is the proof (instances/tests).
+    "status/<slug:token>/",
+    "status/<slug:token>/maintenance.ics",
+    "status/<slug:token>/feed.atom",
+}
 
 
 def _foreign_objects(outsider: User) -> dict[str, str]:
@@ -92,7 +100,34 @@ def _foreign_objects(outsider: User) -> dict[str, str]:
     )
     ticket = make_ticket(outsider, attachments=[UploadedAttachment("dump.txt", b"globex data")])
     notification = notify(recipient=outsider, kind="x", title="globex data", email=False)
+    from supportdesk.instances.models import Incident, MaintenanceWindow
+    from supportdesk.organizations.models import ManagedInstance
+
+    foreign_org = outsider.organization
+    assert foreign_org is not None
+    instance = ManagedInstance.objects.create(
+        organization=foreign_org, name="globex-data", url="http://127.0.0.1:9/"
+    )
+    start = timezone.now() + dt.timedelta(days=2)
+    window = MaintenanceWindow.objects.create(
+        organization=foreign_org,
+        instance=instance,
+        title="globex data",
+        start=start,
+        end=start + dt.timedelta(hours=1),
+    )
+    incident = Incident.objects.create(
+        organization=foreign_org,
+        instance=instance,
+        kind=Incident.Kind.OUTAGE,
+        title="globex data",
+        started_at=timezone.now(),
+    )
     return {
+        "name": instance.name,
+        "window_id": str(window.pk),
+        "incident_id": str(incident.pk),
+        "action": "confirm",
         "number": str(ticket.number),
         "attachment_id": str(ticket.attachments.get().id),
         "slug": outsider.organization.slug,

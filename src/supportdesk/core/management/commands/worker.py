@@ -25,6 +25,11 @@ class Command(BaseCommand):
             help="Only execute tasks; do not enqueue periodic jobs.",
         )
         parser.add_argument("--queues", default="*", help="Queues to process (default: all)")
+        parser.add_argument(
+            "--no-probes",
+            action="store_true",
+            help="Do not probe managed instances from this process (see SUPPORTDESK_PROBE_*).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -32,6 +37,16 @@ class Command(BaseCommand):
         if not options["no_scheduler"]:
             scheduler = SchedulerThread(worker_id=worker_id)
             scheduler.start()
+        probes = None
+        if not options["no_probes"] and settings.SUPPORTDESK_PROBES_IN_WORKER:
+            from supportdesk.instances.prober import ProbeThread
+
+            probes = ProbeThread(
+                location=settings.SUPPORTDESK_PROBE_LOCATION,
+                holder=worker_id,
+                concurrency=settings.SUPPORTDESK_PROBE_CONCURRENCY,
+            )
+            probes.start()
         backend = str(settings.TASKS["default"]["BACKEND"])
         self.stdout.write(f"supportdesk worker {worker_id} ({backend})")
         try:
@@ -47,3 +62,5 @@ class Command(BaseCommand):
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            if probes is not None:
+                probes.stop()
