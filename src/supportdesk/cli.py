@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 # an exit status. Loaded lazily so that a pure command never imports Django.
 PURE_COMMANDS: dict[tuple[str, str], str] = {
     ("availability", "compute"): "supportdesk.availability.cli:compute_main",
+    ("sla", "due"): "supportdesk.sla.cli:due_main",
+    ("sla", "elapsed"): "supportdesk.sla.cli:elapsed_main",
 }
 
 
