@@ -37,6 +37,8 @@ SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.core.tasks.task_results_prune", 24 * 3600),
     ("supportdesk.notifications.tasks.notifications_redrive_task", 60),
     ("supportdesk.webhooks.tasks.webhook_deliveries_redrive_task", 30),
+    ("supportdesk.slas.tasks.sla_sweep_task", 30),
+    ("supportdesk.slas.tasks.sla_repair_task", 600),
 ]
 
 INSTALLED_APPS = [
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
     "supportdesk.tickets",
     "supportdesk.notifications",
     "supportdesk.webhooks",
+    "supportdesk.slas",
     "supportdesk.console",
     "supportdesk.portal",
 ]
