@@ -183,7 +183,9 @@ class SlaClock(models.Model):
     recorded even if the ticket is paused later or its target changes. `cycle` counts restarts
     (a reopen): warnings are sent once per target and cycle."""
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks"
+    )
     metric = models.CharField(max_length=20, choices=Metric.choices)
     policy = models.ForeignKey(
         SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks"

@@ -8,180 +8,437 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organizations', '0001_initial'),
-        ('tickets', '0004_ticket_next_sla_event_at_ticket_sla_calendar_id_and_more'),
+        ("organizations", "0001_initial"),
+        ("tickets", "0004_ticket_next_sla_event_at_ticket_sla_calendar_id_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Calendar',
+            name="Calendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('is_24x7', models.BooleanField(default=False, editable=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("is_24x7", models.BooleanField(default=False, editable=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SlaClock',
+            name="SlaClock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(choices=[('first_response', 'First response'), ('next_reply', 'Next reply'), ('resolution', 'Resolution'), ('commitment', 'Next update (commitment)')], max_length=20)),
-                ('target_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('started_at', models.DateTimeField()),
-                ('pauses', models.JSONField(blank=True, default=list)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('warn_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('running', 'Running'), ('paused', 'Paused'), ('met', 'Met'), ('breached', 'Breached'), ('cancelled', 'No longer applies')], default='running', max_length=10)),
-                ('cycle', models.PositiveIntegerField(default=1)),
-                ('warned_cycle', models.PositiveIntegerField(default=0)),
-                ('met_at', models.DateTimeField(blank=True, null=True)),
-                ('breached_at', models.DateTimeField(blank=True, null=True)),
-                ('business_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('next_event_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('calendar', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='clocks', to='slas.calendar')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tickets.message')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_clocks', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("first_response", "First response"),
+                            ("next_reply", "Next reply"),
+                            ("resolution", "Resolution"),
+                            ("commitment", "Next update (commitment)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("target_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("started_at", models.DateTimeField()),
+                ("pauses", models.JSONField(blank=True, default=list)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("warn_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("paused", "Paused"),
+                            ("met", "Met"),
+                            ("breached", "Breached"),
+                            ("cancelled", "No longer applies"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("cycle", models.PositiveIntegerField(default=1)),
+                ("warned_cycle", models.PositiveIntegerField(default=0)),
+                ("met_at", models.DateTimeField(blank=True, null=True)),
+                ("breached_at", models.DateTimeField(blank=True, null=True)),
+                ("business_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("next_event_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clocks",
+                        to="slas.calendar",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="tickets.message",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_clocks",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ticket', 'started_at', 'id'],
+                "ordering": ["ticket", "started_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SlaClockEvent',
+            name="SlaClockEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('started', 'Started'), ('paused', 'Paused'), ('resumed', 'Resumed'), ('met', 'Met'), ('reopened', 'Reopened'), ('recomputed', 'Recomputed'), ('warned', 'Warning sent'), ('breached', 'Breached'), ('escalated', 'Escalated'), ('cancelled', 'No longer applies')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('due_before', models.DateTimeField(blank=True, null=True)),
-                ('due_after', models.DateTimeField(blank=True, null=True)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clock', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='slas.slaclock')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("started", "Started"),
+                            ("paused", "Paused"),
+                            ("resumed", "Resumed"),
+                            ("met", "Met"),
+                            ("reopened", "Reopened"),
+                            ("recomputed", "Recomputed"),
+                            ("warned", "Warning sent"),
+                            ("breached", "Breached"),
+                            ("escalated", "Escalated"),
+                            ("cancelled", "No longer applies"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("due_before", models.DateTimeField(blank=True, null=True)),
+                ("due_after", models.DateTimeField(blank=True, null=True)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clock",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="slas.slaclock",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('self_hosted', 'Self-hosted default'), ('managed', 'Managed-instance default'), ('contract', 'Contract')], max_length=20)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('is_active', models.BooleanField(default=True)),
-                ('warn_at_percent', models.PositiveSmallIntegerField(default=75, validators=[django.core.validators.MaxValueValidator(99)])),
-                ('warn_minutes_before', models.PositiveIntegerField(default=60)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('contract', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='sla_policy', to='organizations.contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("self_hosted", "Self-hosted default"),
+                            ("managed", "Managed-instance default"),
+                            ("contract", "Contract"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "warn_at_percent",
+                    models.PositiveSmallIntegerField(
+                        default=75, validators=[django.core.validators.MaxValueValidator(99)]
+                    ),
+                ),
+                ("warn_minutes_before", models.PositiveIntegerField(default=60)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "contract",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sla_policy",
+                        to="organizations.contract",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'SLA policies',
-                'ordering': ['kind', 'name'],
+                "verbose_name_plural": "SLA policies",
+                "ordering": ["kind", "name"],
             },
         ),
         migrations.AddField(
-            model_name='slaclock',
-            name='policy',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='clocks', to='slas.slapolicy'),
+            model_name="slaclock",
+            name="policy",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="clocks",
+                to="slas.slapolicy",
+            ),
         ),
         migrations.CreateModel(
-            name='SlaTarget',
+            name="SlaTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('severity', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(2)])),
-                ('metric', models.CharField(choices=[('first_response', 'First response'), ('next_reply', 'Next reply'), ('resolution', 'Resolution')], max_length=20)),
-                ('target_seconds', models.PositiveIntegerField()),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='slas.calendar')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='slas.slapolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(2),
+                        ]
+                    ),
+                ),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("first_response", "First response"),
+                            ("next_reply", "Next reply"),
+                            ("resolution", "Resolution"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("target_seconds", models.PositiveIntegerField()),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="slas.calendar",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="targets",
+                        to="slas.slapolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', 'severity', 'metric'],
+                "ordering": ["policy", "severity", "metric"],
             },
         ),
         migrations.CreateModel(
-            name='TicketSla',
+            name="TicketSla",
             fields=[
-                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sla', serialize=False, to='tickets.ticket')),
-                ('rule', models.CharField(choices=[('contract', 'Contract policy'), ('deployment', 'Deployment default'), ('none', 'No SLA')], max_length=20)),
-                ('reason', models.CharField(max_length=300)),
-                ('decided_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='slas.slapolicy')),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="sla",
+                        serialize=False,
+                        to="tickets.ticket",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[
+                            ("contract", "Contract policy"),
+                            ("deployment", "Deployment default"),
+                            ("none", "No SLA"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300)),
+                ("decided_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="slas.slapolicy",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CalendarVersion',
+            name="CalendarVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('effective_from', models.DateTimeField(blank=True, null=True)),
-                ('toml', models.TextField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='slas.calendar')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("effective_from", models.DateTimeField(blank=True, null=True)),
+                ("toml", models.TextField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="slas.calendar",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['calendar', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('effective_from__isnull', True)), fields=('calendar',), name='calendar_one_initial_version')],
+                "ordering": ["calendar", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("effective_from__isnull", True)),
+                        fields=("calendar",),
+                        name="calendar_one_initial_version",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OnCallShift',
+            name="OnCallShift",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='on_call_shifts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="on_call_shifts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at'],
-                'indexes': [models.Index(fields=['starts_at', 'ends_at'], name='oncall_span_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='shift_ends_after_start')],
+                "ordering": ["starts_at"],
+                "indexes": [models.Index(fields=["starts_at", "ends_at"], name="oncall_span_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                        name="shift_ends_after_start",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='slapolicy',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind__in', ['self_hosted', 'managed'])), fields=('kind',), name='one_default_policy_per_deployment'),
+            model_name="slapolicy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind__in", ["self_hosted", "managed"])),
+                fields=("kind",),
+                name="one_default_policy_per_deployment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='slapolicy',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('contract__isnull', False), ('kind', 'contract')), models.Q(models.Q(('kind', 'contract'), _negated=True), ('contract__isnull', True)), _connector='OR'), name='contract_policy_has_contract'),
+            model_name="slapolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("contract__isnull", False), ("kind", "contract")),
+                    models.Q(
+                        models.Q(("kind", "contract"), _negated=True), ("contract__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="contract_policy_has_contract",
+            ),
         ),
         migrations.AddIndex(
-            model_name='slaclock',
-            index=models.Index(fields=['ticket', 'metric'], name='slaclock_ticket_idx'),
+            model_name="slaclock",
+            index=models.Index(fields=["ticket", "metric"], name="slaclock_ticket_idx"),
         ),
         migrations.AddIndex(
-            model_name='slaclock',
-            index=models.Index(fields=['calendar', 'state'], name='slaclock_calendar_idx'),
+            model_name="slaclock",
+            index=models.Index(fields=["calendar", "state"], name="slaclock_calendar_idx"),
         ),
         migrations.AddIndex(
-            model_name='slaclock',
-            index=models.Index(fields=['policy', 'state'], name='slaclock_policy_idx'),
+            model_name="slaclock",
+            index=models.Index(fields=["policy", "state"], name="slaclock_policy_idx"),
         ),
         migrations.AddIndex(
-            model_name='slaclock',
-            index=models.Index(fields=['started_at'], name='slaclock_started_idx'),
+            model_name="slaclock",
+            index=models.Index(fields=["started_at"], name="slaclock_started_idx"),
         ),
         migrations.AddConstraint(
-            model_name='slatarget',
-            constraint=models.UniqueConstraint(fields=('policy', 'severity', 'metric'), name='one_target_per_metric'),
+            model_name="slatarget",
+            constraint=models.UniqueConstraint(
+                fields=("policy", "severity", "metric"), name="one_target_per_metric"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='slatarget',
-            constraint=models.CheckConstraint(condition=models.Q(('target_seconds__gt', 0)), name='target_is_positive'),
+            model_name="slatarget",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("target_seconds__gt", 0)), name="target_is_positive"
+            ),
         ),
     ]

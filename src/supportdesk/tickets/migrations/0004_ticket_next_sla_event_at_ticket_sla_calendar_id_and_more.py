@@ -5,40 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('organizations', '0001_initial'),
-        ('tickets', '0003_message_recent_idx'),
+        ("organizations", "0001_initial"),
+        ("tickets", "0003_message_recent_idx"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='next_sla_event_at',
+            model_name="ticket",
+            name="next_sla_event_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='sla_calendar_id',
+            model_name="ticket",
+            name="sla_calendar_id",
             field=models.PositiveBigIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='sla_due_at',
+            model_name="ticket",
+            name="sla_due_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='sla_state',
+            model_name="ticket",
+            name="sla_state",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['next_sla_event_at'], name='ticket_next_sla_event_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["next_sla_event_at"], name="ticket_next_sla_event_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['is_open', 'sla_due_at', 'id'], name='ticket_open_sla_due_idx'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["is_open", "sla_due_at", "id"], name="ticket_open_sla_due_idx"
+            ),
         ),
     ]
