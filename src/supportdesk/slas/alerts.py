@@ -75,12 +75,13 @@ def clock_alert(*, ticket: Ticket, clock: SlaClock, kind: str, now: dt.datetime)
         and Calendar.objects.filter(pk=clock.calendar_id, is_24x7=True).exists()
     )
     recipients: list[tuple[User, str, bool]] = []  # (user, notification kind, waits for hours)
-    primary = [ticket.assignee] if ticket.assignee and ticket.assignee.is_active else _leads()
-    for user in primary:
-        recipients.append((user, f"sla.{kind}", True))
-    if kind == "breached":
-        for lead in _leads():
-            recipients.append((lead, "sla.escalated", True))
+    assignee = ticket.assignee if ticket.assignee and ticket.assignee.is_active else None
+    if assignee is not None:
+        recipients.append((assignee, f"sla.{kind}", True))
+    if kind == "breached" or assignee is None:
+        # A breach is escalated to the leads; an unassigned ticket's warning goes to them too.
+        lead_kind = "sla.escalated" if kind == "breached" else f"sla.{kind}"
+        recipients.extend((lead, lead_kind, True) for lead in _leads())
     if urgent:
         on_call = on_call_at(now)
         if on_call is not None:

@@ -79,7 +79,8 @@ def policy_for(ticket: Ticket, *, on: dt.date | None = None) -> PolicyChoice:
         return PolicyChoice(
             None, TicketSla.Rule.NONE, f"No SLA: the {kind.label} policy is switched off"
         )
-    why = f"{policy.name} policy, because {org.name} is on the {plan} plan, {org.get_deployment_display().lower()}"
+    deployment = org.get_deployment_display().lower()
+    why = f"{policy.name} policy, because {org.name} is on the {plan} plan, {deployment}"
     if org.plan in CONTRACT_PLANS:
         why += " (no contract policy is attached to its contract)"
     return PolicyChoice(policy, TicketSla.Rule.DEPLOYMENT, why)
@@ -223,7 +224,8 @@ def policy_save(
         if spec.seconds is not None and (spec.seconds <= 0 or spec.calendar is None):
             raise ValidationError(
                 {
-                    "targets": f"Sev {spec.severity} {spec.metric}: give a positive time and a calendar."
+                    "targets": f"Sev {spec.severity} {spec.metric}: give a positive time "
+                    "and a calendar."
                 }
             )
     if policy is None:
