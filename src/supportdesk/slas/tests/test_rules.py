@@ -37,7 +37,7 @@ def sev1(contact, agent):
     return make_ticket(contact, severity=1, now=pt(0, 9))
 
 
-# --- Time, calendars and due instants -------------------------------------------------------
+# --- Time, calendars and due instants ------------------------------------------------------------
 
 
 def test_clock_starts_at_reported_at_and_a_budget_ending_at_closing_is_due_at_closing(sev1):
@@ -90,13 +90,14 @@ def test_calendar_toml_errors_name_the_field(lead):
         calendar_create(
             actor=lead,
             name="Broken",
-            toml='timezone = "America/Los_Angeles"\n[hours]\ntue = ["09:00-13:00", "12:00-17:00"]\n',
+            toml='timezone = "America/Los_Angeles"\n'
+            '[hours]\ntue = ["09:00-13:00", "12:00-17:00"]\n',
         )
     assert "hours.tue" in str(error.value)
     assert not Calendar.objects.filter(name="Broken").exists()
 
 
-# --- First response --------------------------------------------------------------------------
+# --- First response ------------------------------------------------------------------------------
 
 
 def test_first_response_is_met_only_by_a_public_non_automatic_agent_reply(contact, agent, internal):
@@ -126,7 +127,7 @@ def test_first_response_never_pauses(sev1, agent):
     assert clock(sev1, Metric.RESOLUTION).state == ClockState.PAUSED
 
 
-# --- Resolution: pauses and reopen ------------------------------------------------------------
+# --- Resolution: pauses and reopen ---------------------------------------------------------------
 
 
 def test_resolution_pauses_while_waiting_and_solved_and_reopen_resumes_the_same_clock(
@@ -141,7 +142,8 @@ def test_resolution_pauses_while_waiting_and_solved_and_reopen_resumes_the_same_
         now=pt(0, 11),
     )
     resolution = clock(sev1, Metric.RESOLUTION)
-    assert resolution.state == ClockState.PAUSED and resolution.due_at is None
+    assert resolution.state == ClockState.PAUSED
+    assert resolution.due_at is None
     assert fresh(sev1).sla_state == "paused"  # first response met, resolution paused
     services.ticket_reply_add(actor=contact, ticket=sev1, body="Logs attached", now=pt(1, 11))
     resolution = clock(sev1, Metric.RESOLUTION)
@@ -156,18 +158,20 @@ def test_resolution_pauses_while_waiting_and_solved_and_reopen_resumes_the_same_
         now=pt(2, 13),
     )
     resolution = clock(sev1, Metric.RESOLUTION)
-    assert resolution.state == ClockState.MET and resolution.business_seconds == 12 * H
+    assert resolution.state == ClockState.MET
+    assert resolution.business_seconds == 12 * H
     # Reopened Friday 09:00 by the customer: the same clock resumes with 60 h left.
     services.ticket_reply_add(actor=contact, ticket=sev1, body="It is back", now=pt(4, 9))
     resolution = clock(sev1, Metric.RESOLUTION)
     assert resolution.state == ClockState.RUNNING
-    assert resolution.met_at is None and resolution.cycle == 2
+    assert resolution.met_at is None
+    assert resolution.cycle == 2
     assert resolution.due_at == pt(15, 13)  # Fri 8 h + 6 days of 8 h + 4 h on Tuesday
     kinds = list(resolution.events.values_list("kind", flat=True))
     assert kinds == ["started", "paused", "resumed", "met", "reopened"]
 
 
-# --- Severity, policy and reported-at changes ---------------------------------------------------
+# --- Severity, policy and reported-at changes ----------------------------------------------------
 
 
 def test_severity_change_recomputes_from_the_original_start_and_can_breach_at_once(
@@ -179,7 +183,8 @@ def test_severity_change_recomputes_from_the_original_start_and_can_breach_at_on
     services.ticket_update(actor=agent, ticket=ticket, severity=1, now=pt(3, 12))
     first = clock(ticket)
     assert first.due_at == pt(2, 17)
-    assert first.breached_at == pt(2, 17) and first.state == ClockState.BREACHED
+    assert first.breached_at == pt(2, 17)
+    assert first.state == ClockState.BREACHED
     assert clock(ticket, Metric.RESOLUTION).due_at == pt(10, 17)  # a new target, same start
     events = list(first.events.values_list("kind", "due_before", "due_after"))
     assert ("recomputed", pt(4, 17), pt(2, 17)) in events
@@ -200,7 +205,8 @@ def test_a_breach_stays_recorded_after_a_pause_and_a_target_change(sev1, agent):
     assert first.breached_at == pt(2, 17)  # …and the breach is still there
     assert first.state == ClockState.BREACHED
     services.ticket_reply_add(actor=agent, ticket=sev1, status_part="Late, sorry", now=pt(3, 11))
-    assert clock(sev1).met_at == pt(3, 11) and clock(sev1).state == ClockState.BREACHED
+    assert clock(sev1).met_at == pt(3, 11)
+    assert clock(sev1).state == ClockState.BREACHED
 
 
 def test_a_reported_at_edit_recomputes_from_the_new_start(sev1, agent):
@@ -249,7 +255,8 @@ def test_a_calendar_edit_takes_effect_from_the_edit_and_consumed_time_stays_cons
     # Tuesday 09:00: 8 h of the 24 are used. From now on the days are 4 h long.
     with after_commit():
         version = calendar_update(actor=lead, calendar=business, toml=mornings, now=pt(1, 9))
-    assert version is not None and version.effective_from == pt(1, 9)
+    assert version is not None
+    assert version.effective_from == pt(1, 9)
     first = clock(sev1)
     assert first.due_at == pt(4, 13)  # Tue, Wed, Thu, Fri mornings: 16 h
     assert fresh(sev1).next_sla_event_at == first.warn_at
@@ -258,7 +265,7 @@ def test_a_calendar_edit_takes_effect_from_the_edit_and_consumed_time_stays_cons
     assert first.events.last().kind == "recomputed" or first.events.count() == 1
 
 
-# --- Which policy applies --------------------------------------------------------------------------
+# --- Which policy applies ------------------------------------------------------------------------
 
 
 def test_the_policy_rule_contract_then_deployment_then_none(lead, community):
@@ -293,7 +300,8 @@ def test_the_policy_rule_contract_then_deployment_then_none(lead, community):
         t = make_ticket(person, severity=1, now=pt(0, 9))
         assert TicketSla.objects.get(ticket=t).reason.startswith(reason)
         assert not t.sla_clocks.exists()
-        assert fresh(t).next_sla_event_at is None and fresh(t).sla_state == ""
+        assert fresh(t).next_sla_event_at is None
+        assert fresh(t).sla_state == ""
 
 
 def test_managed_sev1_runs_around_the_clock_and_sev2_on_the_business_week(lead):
@@ -328,7 +336,8 @@ def test_warnings_and_breaches_are_sent_once_per_target_and_cycle(sev1, agent, l
     assert sla.sla_sweep(now=pt(2, 11)) == 1  # the warning point (75 %)
     assert sla.sla_sweep(now=pt(2, 11, 30)) == 0
     warning = Notification.objects.get(kind="sla.warning")
-    assert warning.recipient == agent and "#%d" % sev1.number in warning.title
+    assert warning.recipient == agent
+    assert f"#{sev1.number}" in warning.title
     assert sla.sla_sweep(now=pt(2, 17)) == 1
     assert sla.sla_sweep(now=pt(2, 18)) == 0
     assert Notification.objects.filter(kind="sla.breached", recipient=agent).count() == 1
@@ -363,7 +372,8 @@ def test_a_reopened_resolution_clock_warns_again_in_its_new_cycle(sev1, agent, c
     services.ticket_reply_add(actor=contact, ticket=sev1, body="Broken again", now=pt(9, 9))
     resolution = clock(sev1, Metric.RESOLUTION)
     # Already past 75 %: the new cycle's warning goes out with the reopen itself.
-    assert resolution.cycle == 2 and resolution.warned_cycle == 2
+    assert resolution.cycle == 2
+    assert resolution.warned_cycle == 2
     assert resolution.warn_at == pt(8, 15)
     warned = resolution.events.filter(kind="warned").values_list("at", flat=True)
     assert list(warned) == [pt(8, 15), pt(9, 9)]
@@ -413,7 +423,7 @@ def test_the_sweep_finds_due_tickets_with_one_index_range_scan(sev1):
     assert "ticket_next_sla_event_idx" in plan
 
 
-# --- Expectations (commitments) --------------------------------------------------------------------
+# --- Expectations (commitments) ------------------------------------------------------------------
 
 
 def test_a_commitment_is_tracked_like_a_target(sev1, agent, contact, lead):
@@ -426,7 +436,8 @@ def test_a_commitment_is_tracked_like_a_target(sev1, agent, contact, lead):
         now=pt(0, 10),
     )
     promise = clock(sev1, Metric.COMMITMENT)
-    assert promise.due_at == pt(0, 15) and promise.warn_at == pt(0, 14)
+    assert promise.due_at == pt(0, 15)
+    assert promise.warn_at == pt(0, 14)
     assert promise.message.expectations_part == "Update by 15:00"
     assert fresh(sev1).next_sla_event_at == pt(0, 14)
     sla.sla_sweep(now=pt(0, 14))
@@ -479,7 +490,8 @@ def test_next_reply_cycles_start_with_the_customer_and_end_with_our_reply(lead, 
     services.ticket_reply_add(actor=agent, ticket=ticket, status_part="Hi", now=pt(0, 10))
     services.ticket_reply_add(actor=person, ticket=ticket, body="More", now=pt(0, 15))
     cycle = clock(ticket, Metric.NEXT_REPLY)
-    assert cycle.started_at == pt(0, 15) and cycle.due_at == pt(1, 11)
+    assert cycle.started_at == pt(0, 15)
+    assert cycle.due_at == pt(1, 11)
     services.ticket_reply_add(actor=agent, ticket=ticket, status_part="Ok", now=pt(1, 10))
     assert clock(ticket, Metric.NEXT_REPLY).state == ClockState.MET
     services.ticket_reply_add(actor=person, ticket=ticket, body="Again", now=pt(1, 12))
