@@ -10,6 +10,7 @@ urlpatterns = [
     path("portal/", include("supportdesk.portal.urls")),
     path("notifications/", include("supportdesk.notifications.urls")),
     path("console/webhooks/", include("supportdesk.webhooks.urls")),
+    path("console/sla/", include("supportdesk.slas.urls")),
     path(
         "attachments/<uuid:attachment_id>/",
         core_views.attachment_download,
