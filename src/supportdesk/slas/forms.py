@@ -34,6 +34,12 @@ class CalendarForm(forms.Form):
         label="Replay the last … months", min_value=1, max_value=24, initial=3, required=False
     )
 
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:  # the name stays; an edit is new hours
+            del self.fields["name"]
+            del self.fields["description"]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         upload = data.get("upload")

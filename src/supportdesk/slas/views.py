@@ -77,8 +77,8 @@ def calendar_new(request: HttpRequest) -> HttpResponse:
 def calendar_detail(request: HttpRequest, calendar_id: int) -> HttpResponse:
     calendar = get_object_or_404(Calendar, pk=calendar_id)
     versions = list(calendar.versions.select_related("created_by").order_by("-id"))
-    initial = {"name": calendar.name, "description": calendar.description, "toml": versions[0].toml}
-    form = CalendarForm(request.POST or None, request.FILES or None, initial=initial)
+    initial = {"toml": versions[0].toml, "whatif_months": 3}
+    form = CalendarForm(request.POST or None, request.FILES or None, initial=initial, editing=True)
     whatif = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
