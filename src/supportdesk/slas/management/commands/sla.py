@@ -83,10 +83,10 @@ class Command(BaseCommand):
             w(f"Calendar: {cal['name']}{' (24×7)' if cal['is_24x7'] else ''}")
             for v in cal["versions"]:
                 since = _local(v["effective_from"], zone) if v["effective_from"] else "the start"
-                hours = " ".join(
-                    line.strip()
-                    for line in v["toml"].splitlines()
-                    if line.strip() and not line.startswith("[")
+                hours = " · ".join(
+                    line.replace('"', "").replace("[", "").replace("]", "").replace(" = ", " ")
+                    for line in (raw.strip() for raw in v["toml"].splitlines())
+                    if line and not line.startswith(("[", "#"))
                 )
                 w(f"  from {since}: {hours}")
         w("")
