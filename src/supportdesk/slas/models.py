@@ -183,15 +183,27 @@ class SlaClock(models.Model):
     recorded even if the ticket is paused later or its target changes. `cycle` counts restarts
     (a reopen): warnings are sent once per target and cycle."""
 
+    # The foreign keys' own indexes are left out where a composite index below starts with the
+    # same column: fewer indexes make the bulk recompute's UPDATE cheaper (and HOT on PostgreSQL).
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks"
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks", db_index=False
     )
     metric = models.CharField(max_length=20, choices=Metric.choices)
     policy = models.ForeignKey(
-        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks"
+        SlaPolicy,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clocks",
+        db_index=False,
     )
     calendar = models.ForeignKey(
-        Calendar, null=True, blank=True, on_delete=models.PROTECT, related_name="clocks"
+        Calendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clocks",
+        db_index=False,
     )
     target_seconds = models.PositiveIntegerField(null=True, blank=True)
     started_at = models.DateTimeField()
@@ -206,8 +218,14 @@ class SlaClock(models.Model):
     # Business seconds from start to met (pauses excluded), for the reports' medians.
     business_seconds = models.PositiveIntegerField(null=True, blank=True)
     # For commitments: the reply that made the promise, and its words.
+    # Not indexed: messages are only deleted with their ticket, which deletes its clocks first.
     message = models.ForeignKey(
-        "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "tickets.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # The next instant the sweep must look at this clock (a warning or the due instant).
     next_event_at = models.DateTimeField(null=True, blank=True)

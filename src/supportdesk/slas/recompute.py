@@ -9,7 +9,6 @@ everything written back in bulk: on PostgreSQL through COPY into a temporary tab
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +42,8 @@ class Rows:
     start: np.ndarray
     target: np.ndarray
     calendar_id: np.ndarray
-    pauses: list[list[tuple[int, int | None]]]
+    pauses: dict[int, list[tuple[int, int | None]]]  # row index → pauses (most have none)
+    has_pause: np.ndarray
     cycle: np.ndarray
     warned_cycle: np.ndarray
     met: np.ndarray
@@ -59,13 +59,17 @@ class Rows:
 
 
 def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
-    e = _epoch_sql
+    def e(column: str, default: int = -1) -> str:
+        return f"COALESCE({_epoch_sql(column)}, {default})"
+
     sql = f"""
-        SELECT c.id, c.ticket_id, ({match_sql}) AS hit, {e("c.started_at")}, c.target_seconds,
-               c.calendar_id, c.pauses, c.cycle, c.warned_cycle, {e("c.met_at")},
-               {e("c.breached_at")}, c.state, {e("c.due_at")}, {e("c.warn_at")},
-               {e("c.next_event_at")}, p.warn_at_percent, p.warn_minutes_before, t.severity,
-               c.metric
+        SELECT c.id, c.ticket_id, CASE WHEN {match_sql} THEN 1 ELSE 0 END,
+               {e("c.started_at")}, COALESCE(c.target_seconds, 0), COALESCE(c.calendar_id, -1),
+               CASE WHEN CAST(c.pauses AS TEXT) = '[]' THEN NULL ELSE CAST(c.pauses AS TEXT) END,
+               c.cycle, c.warned_cycle, {e("c.met_at")}, {e("c.breached_at")},
+               CASE WHEN c.state = 'cancelled' THEN 1 ELSE 0 END, {e("c.due_at")},
+               {e("c.warn_at")}, {e("c.next_event_at")}, COALESCE(p.warn_at_percent, 75),
+               COALESCE(p.warn_minutes_before, 60), t.severity, c.metric
         FROM slas_slaclock c
         JOIN tickets_ticket t ON t.id = c.ticket_id
         LEFT JOIN slas_slapolicy p ON p.id = c.policy_id
@@ -83,32 +87,36 @@ def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
         return None
     cols = list(zip(*data, strict=True))
 
-    def ints(i: int, none: int = -1) -> np.ndarray:
-        return np.array([none if v is None else int(v) for v in cols[i]], dtype=np.int64)
+    def ints(i: int) -> np.ndarray:
+        return np.array(cols[i], dtype=np.int64)
 
-    pauses: list[list[tuple[int, int | None]]] = []
-    for raw in cols[6]:
-        if isinstance(raw, str):
-            raw = json.loads(raw) if raw not in ("[]", "") else []
-        pauses.append([(int(b), None if x is None else int(x)) for b, x in raw or []])
+    pauses: dict[int, list[tuple[int, int | None]]] = {}
+    for i, raw in enumerate(cols[6]):
+        if raw is not None:
+            found = json.loads(raw)
+            if found:
+                pauses[i] = [(int(b), None if x is None else int(x)) for b, x in found]
+    has_pause = np.zeros(len(data), dtype=bool)
+    has_pause[list(pauses)] = True
     return Rows(
         clock_id=ints(0),
         ticket_id=ints(1),
-        match=np.array([bool(v) for v in cols[2]]),
+        match=ints(2) == 1,
         start=ints(3),
-        target=ints(4, 0),
+        target=ints(4),
         calendar_id=ints(5),
         pauses=pauses,
+        has_pause=has_pause,
         cycle=ints(7),
         warned_cycle=ints(8),
         met=ints(9) >= 0,
         breached=ints(10) >= 0,
-        cancelled=np.array([s == ClockState.CANCELLED for s in cols[11]]),
+        cancelled=ints(11) == 1,
         due=ints(12),
         warn=ints(13),
         next_event=ints(14),
-        percent=ints(15, 75),
-        minutes=ints(16, 60),
+        percent=ints(15),
+        minutes=ints(16),
         severity=ints(17),
         metric=list(cols[18]),
     )
@@ -120,7 +128,7 @@ def _compute(rows: Rows, clocks: dict[int, BusinessClock], now: int) -> None:
     for calendar_id in np.unique(rows.calendar_id[hit]):
         clock = clocks[int(calendar_id)]
         mine = hit[rows.calendar_id[hit] == calendar_id]
-        plain = np.array([i for i in mine if not rows.pauses[i]], dtype=np.int64)
+        plain = mine[~rows.has_pause[mine]]
         if plain.size:
             starts, targets = rows.start[plain], rows.target[plain]
             rows.due[plain] = clock.due_batch(starts, targets)
@@ -137,9 +145,7 @@ def _compute(rows: Rows, clocks: dict[int, BusinessClock], now: int) -> None:
                 warn[use] = np.minimum(warn[use], found)
             warn[warn == np.iinfo(np.int64).max] = NONE
             rows.warn[plain] = warn
-        for i in mine:
-            if not rows.pauses[i]:
-                continue
+        for i in mine[rows.has_pause[mine]]:
             due = clock.due_epoch(int(rows.start[i]), int(rows.target[i]), rows.pauses[i])
             rows.due[i] = NONE if due is None else due
             if due is None:
@@ -197,46 +203,53 @@ def _summaries(rows: Rows, now: int) -> tuple[np.ndarray, ...]:
 
 def _write(rows: Rows, summaries: tuple[np.ndarray, ...], now: dt.datetime) -> None:
     hit = np.flatnonzero(rows.match)
-    clock_rows = list(
-        zip(
-            rows.clock_id[hit].tolist(),
-            rows.due[hit].tolist(),
-            rows.warn[hit].tolist(),
-            rows.next_event[hit].tolist(),
-            rows.target[hit].tolist(),
-            rows.calendar_id[hit].tolist(),
-            [ClockState.CANCELLED if c else "" for c in rows.cancelled[hit].tolist()],
-            strict=True,
-        )
-    )
+    # Columns, not rows: (id, due, warn, next event, target, calendar, state-or-"").
+    target = rows.target[hit].copy()
+    target[target == 0] = NONE
+    clock_cols: list[np.ndarray | list[str]] = [
+        rows.clock_id[hit],
+        rows.due[hit],
+        rows.warn[hit],
+        rows.next_event[hit],
+        target,
+        rows.calendar_id[hit],
+        [ClockState.CANCELLED if c else "" for c in rows.cancelled[hit].tolist()],
+    ]
     tickets, next_event, soonest, state, calendar = summaries
-    ticket_rows = list(
-        zip(
-            tickets.tolist(),
-            next_event.tolist(),
-            soonest.tolist(),
-            [RANK_STATE[int(r)] for r in state.tolist()],
-            calendar.tolist(),
-            strict=True,
-        )
-    )
+    names = np.array([RANK_STATE[k] for k in range(len(RANK_STATE))], dtype=object)
+    ticket_cols: list[np.ndarray | list[str]] = [
+        tickets,
+        next_event,
+        soonest,
+        names[state].tolist(),
+        calendar,
+    ]
     stamp = now.replace(microsecond=0)
     if connection.vendor == "postgresql":
-        _write_postgresql(clock_rows, ticket_rows, stamp)
+        _write_postgresql(clock_cols, ticket_cols, stamp)
     else:
-        _write_sqlite(clock_rows, ticket_rows, stamp)
+        _write_sqlite(clock_cols, ticket_cols, stamp)
 
 
-def _copy_text(rows: list[tuple[Any, ...]]) -> str:
-    out = io.StringIO()
-    for row in rows:
-        out.write("\t".join("\\N" if v is None or v == -1 or v == "" else str(v) for v in row))
-        out.write("\n")
-    return out.getvalue()
+def _copy_text(columns: list[np.ndarray | list[str]]) -> str:
+    """Columns → PostgreSQL COPY text; -1 and "" are NULL. Built column-wise with numpy."""
+    texts = []
+    for column in columns:
+        if isinstance(column, np.ndarray):
+            text = column.astype(str)
+            text[column < 0] = "\\N"
+            texts.append(text.tolist())
+        else:
+            texts.append([v or "\\N" for v in column])
+    if not texts or not texts[0]:
+        return ""
+    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
 
 
 def _write_postgresql(
-    clock_rows: list[tuple[Any, ...]], ticket_rows: list[tuple[Any, ...]], stamp: dt.datetime
+    clock_cols: list[np.ndarray | list[str]],
+    ticket_cols: list[np.ndarray | list[str]],
+    stamp: dt.datetime,
 ) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -250,16 +263,23 @@ def _write_postgresql(
         )
         raw = cursor.cursor  # psycopg 3
         with raw.copy("COPY sla_clock_fix FROM STDIN") as copy:
-            copy.write(_copy_text(clock_rows))
+            copy.write(_copy_text(clock_cols))
         with raw.copy("COPY sla_ticket_fix FROM STDIN") as copy:
-            copy.write(_copy_text(ticket_rows))
+            copy.write(_copy_text(ticket_cols))
         cursor.execute(
             """
             UPDATE slas_slaclock c SET
                 due_at = to_timestamp(f.due), warn_at = to_timestamp(f.warn),
                 next_event_at = to_timestamp(f.next), target_seconds = f.target,
                 calendar_id = f.calendar, state = COALESCE(f.state, c.state), updated_at = %s
-            FROM sla_clock_fix f WHERE c.id = f.id
+            FROM sla_clock_fix f
+            WHERE c.id = f.id AND (
+                c.due_at IS DISTINCT FROM to_timestamp(f.due)
+                OR c.warn_at IS DISTINCT FROM to_timestamp(f.warn)
+                OR c.next_event_at IS DISTINCT FROM to_timestamp(f.next)
+                OR c.target_seconds IS DISTINCT FROM f.target
+                OR c.calendar_id IS DISTINCT FROM f.calendar
+                OR c.state IS DISTINCT FROM COALESCE(f.state, c.state))
             """,
             [stamp],
         )
@@ -287,8 +307,15 @@ def _sqlite_time(epoch: int) -> str | None:
 
 
 def _write_sqlite(
-    clock_rows: list[tuple[Any, ...]], ticket_rows: list[tuple[Any, ...]], stamp: dt.datetime
+    clock_cols: list[np.ndarray | list[str]],
+    ticket_cols: list[np.ndarray | list[str]],
+    stamp: dt.datetime,
 ) -> None:
+    def as_rows(cols: list[np.ndarray | list[str]]) -> list[tuple[Any, ...]]:
+        plain = [c.tolist() if isinstance(c, np.ndarray) else c for c in cols]
+        return list(zip(*plain, strict=True))
+
+    clock_rows, ticket_rows = as_rows(clock_cols), as_rows(ticket_cols)
     with connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE slas_slaclock SET due_at = %s, warn_at = %s, next_event_at = %s, "
@@ -299,7 +326,7 @@ def _write_sqlite(
                     _sqlite_time(due),
                     _sqlite_time(warn),
                     _sqlite_time(nxt),
-                    target or None,
+                    None if target < 0 else target,
                     None if cal < 0 else cal,
                     state or None,
                     stamp.strftime("%Y-%m-%d %H:%M:%S"),
