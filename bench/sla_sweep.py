@@ -19,19 +19,15 @@ second recomputed and written back.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/queue.py is named like the standard library's `queue`: keep this folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import datetime as dt
 import io
 import json
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -225,8 +221,10 @@ def seed(n: int, now: dt.datetime) -> dict[str, int]:
         clocks += len(rows)
     with connection.cursor() as c:
         c.execute("SELECT setval('tickets_ticket_id_seq', %s)", [n])
-        c.execute("ANALYZE tickets_ticket")
-        c.execute("ANALYZE slas_slaclock")
+    # Steady state, as in production: hint bits set, visibility map built, statistics fresh.
+    with connection.cursor() as c:  # autocommit: VACUUM cannot run in a transaction
+        c.execute("VACUUM ANALYZE tickets_ticket")
+        c.execute("VACUUM ANALYZE slas_slaclock")
     print(f"Seeded {n:,} open tickets and {clocks:,} clocks in {time.perf_counter() - t0:.1f} s")
     return {"tickets": n, "clocks": clocks}
 
@@ -278,6 +276,7 @@ def measure_recompute(now: dt.datetime, sample: int = 20_000) -> None:
     from supportdesk.slas.models import Calendar, SlaClock
     from supportdesk.slas.policies import calendar_update
     from supportdesk.slas.recompute import sla_recompute
+    from supportdesk.tickets.models import Ticket
 
     lead = User.objects.filter(role=Role.LEAD).first() or User.objects.create_user(
         "bench-lead@vendor.test", None, role=Role.LEAD
@@ -301,20 +300,43 @@ def measure_recompute(now: dt.datetime, sample: int = 20_000) -> None:
         edited = toml.replace('fri = ["09:00-13:00"]', 'fri = ["09:00-17:00"]')
     from django.db import transaction
 
+    from supportdesk.slas import engine, recompute
+
     with transaction.atomic():
         calendar_update(actor=lead, calendar=business, toml=edited, note="bench", now=now)
+    # Read and compute only (no writes), to show where the time goes.
+    match = "c.met_at IS NULL AND c.state <> 'cancelled' AND c.metric <> 'commitment'"
+    match += " AND c.calendar_id = %s"
+    clocks = engine.calendar_clocks()
+    t = time.perf_counter()
+    read = 0
+    for lo in range(0, Ticket.objects.order_by("-id").values_list("id", flat=True)[0], 100_000):
+        rows = recompute._load(match, [business.pk], lo, lo + 100_000)
+        if rows is not None:
+            recompute._compute(rows, clocks, int(now.timestamp()))
+            read += len(recompute._summaries(rows, int(now.timestamp()))[0])
+    dry = time.perf_counter() - t
+    print(
+        f"  read + compute only (no write): {read:,} tickets in {dry:.1f} s "
+        f"= {read / dry:,.0f} tickets/s"
+    )
     t = time.perf_counter()
     touched = sla_recompute(calendar_id=business.pk, now=now)
     elapsed = time.perf_counter() - t
     rate = touched / elapsed
     print(f"  recompute after a calendar edit: {touched:,} tickets in {elapsed:.1f} s")
     print(f"  = {rate:,.0f} tickets/s (target > 50,000): {'OK' if rate > 50_000 else 'MISSED'}")
-    print(f"  engine alone, one clock at a time (baseline): {one_by_one:,.0f} clocks/s;")
-    print("  the whole batch path (read, compute, write back) vs that engine-only baseline:")
-    print(f"  {rate / one_by_one:.1f}x")
+    print(
+        f"  baseline, the engine one clock at a time (no read, no write): {one_by_one:,.0f} "
+        f"clocks/s; the batch read + compute is {read / dry / one_by_one:.2f}x that"
+    )
 
 
 def main() -> int:
+    # bench/queue.py is named like the standard library's `queue` (which psycopg imports): keep
+    # this folder off the import path.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     args = parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         print("This benchmark needs PostgreSQL (--database-url postgresql://…)", file=sys.stderr)
