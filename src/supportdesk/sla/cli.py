@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -31,8 +31,11 @@ from supportdesk.sla.durations import DURATION_EXAMPLES, format_duration, parse_
 from supportdesk.sla.errors import SlaError
 from supportdesk.sla.timeline import Int64Array
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 EXIT_BAD_INPUT = 2
-CHUNK_LINES = 65536
+CHUNK_LINES = 16384
 INSTANT_EXAMPLE = "2026-03-06T16:30:00-08:00"
 
 
@@ -41,10 +44,16 @@ class InputError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (the contract), not usage + error."""
+    """argparse, but a usage error is one line on stderr (the contract), not usage + error, and
+    ``--help`` goes to the command's own output stream."""
+
+    out: IO[str] | None = None
 
     def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see {self.prog} --help)")
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        super().print_help(file or self.out)
 
 
 # -- reading values ----------------------------------------------------------------------------
@@ -118,7 +127,7 @@ def parse_pause_list(value: object, where: str) -> list[EpochPause]:
 
 def load_calendar(path: str) -> BusinessCalendar:
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:  # -sig: tolerate a BOM
             text = handle.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the calendar: {exc.strerror or exc}") from None
@@ -163,12 +172,21 @@ def _write(out: IO[str], obj: dict[str, Any]) -> None:
 # -- single commands ---------------------------------------------------------------------------
 
 
-def _common_parser(prog: str, description: str) -> _Parser:
-    parser = _Parser(prog=prog, description=description)
+def _common_parser(
+    prog: str, description: str, second: tuple[str, str, str], epilog: str
+) -> _Parser:
+    parser = _Parser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--calendar", required=True, metavar="FILE", help="calendar file (TOML)")
     parser.add_argument(
         "--start", metavar="ISO8601", help=f"e.g. {INSTANT_EXAMPLE} (offset or Z required)"
     )
+    flag, metavar, help_text = second
+    parser.add_argument(flag, metavar=metavar, help=help_text)
     parser.add_argument(
         "--pause",
         action="append",
@@ -192,8 +210,7 @@ def _due_single(clock: BusinessClock, args: argparse.Namespace, out: IO[str]) ->
     target = parse_target(args.target, "--target")
     pauses = [parse_pause_option(p) for p in args.pause]
     due = clock.due_epoch(start, target, pauses)
-    start_arr = np.array([start], dtype=np.int64)
-    result: dict[str, Any] = {"start": utc_texts(start_arr)[0], "target_seconds": target}
+    result: dict[str, Any] = {}
     if due is None:
         since = min(b for b, e in pauses if e is None)
         used = clock.elapsed_epoch(start, max(start, since), pauses)
@@ -206,7 +223,11 @@ def _due_single(clock: BusinessClock, args: argparse.Namespace, out: IO[str]) ->
     else:
         due_arr = np.array([due], dtype=np.int64)
         result.update(due=utc_texts(due_arr)[0], due_local=local_texts(clock, due_arr)[0])
-    result["timezone"] = str(clock.zone_at(start if due is None else due).key)
+    result.update(
+        start=utc_texts(np.array([start], dtype=np.int64))[0],
+        target_seconds=target,
+        timezone=str(clock.zone_at(start if due is None else due).key),
+    )
     _write(out, result)
 
 
@@ -233,45 +254,10 @@ def _elapsed_single(clock: BusinessClock, args: argparse.Namespace, out: IO[str]
 # -- batches -----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Row:
-    first: int  # start
-    second: int  # target (due) or end (elapsed)
-    pauses: list[EpochPause] | None
-    ident: object
-
-
-_DUE_KEYS = frozenset({"start", "target", "pauses", "id"})
-_ELAPSED_KEYS = frozenset({"start", "end", "pauses", "id"})
-
-
-def _due_row(obj: dict[str, Any], where: str) -> _Row:
-    if "start" not in obj or "target" not in obj:
-        missing = "start" if "start" not in obj else "target"
-        raise InputError(f"{where}: {missing!r} is missing")
-    pauses = obj.get("pauses")
-    return _Row(
-        parse_instant(obj["start"], f"{where}: start"),
-        parse_target(obj["target"], f"{where}: target"),
-        parse_pause_list(pauses, f"{where}: pauses") if pauses else None,
-        obj.get("id"),
-    )
-
-
-def _elapsed_row(obj: dict[str, Any], where: str) -> _Row:
-    if "start" not in obj or "end" not in obj:
-        missing = "start" if "start" not in obj else "end"
-        raise InputError(f"{where}: {missing!r} is missing")
-    start = parse_instant(obj["start"], f"{where}: start")
-    end = parse_instant(obj["end"], f"{where}: end")
-    if end < start:
-        raise InputError(f"{where}: end is before start")
-    pauses = obj.get("pauses")
-    return _Row(
-        start, end, parse_pause_list(pauses, f"{where}: pauses") if pauses else None, obj.get("id")
-    )
-
-
+_KEYS = {
+    "due": frozenset({"start", "target", "pauses", "id"}),
+    "elapsed": frozenset({"start", "end", "pauses", "id"}),
+}
 # The C scanner that json.loads ends up in (typeshed mistypes make_scanner's argument).
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
     json.JSONDecoder()  # type: ignore[arg-type]
@@ -283,7 +269,8 @@ def _decode_line(line: str) -> Any:
 
     The C scanner is about twice as fast as ``json.loads`` per line; anything unusual (leading
     blanks, trailing data, bad JSON) goes through ``json.loads`` for its exact error message. Each
-    line is decoded on its own so that an answer can never be attributed to the wrong line.
+    line is decoded on its own (not the chunk as one array) so that an answer can never be
+    attributed to the wrong line.
     """
     try:
         value, end = _scan_json(line, 0)
@@ -294,23 +281,44 @@ def _decode_line(line: str) -> Any:
     return value
 
 
-def _decode_chunk(
-    lines: list[str], where: Callable[[int], str]
-) -> tuple[list[Any], InputError | None]:
-    """JSON values of the lines, up to the first bad one, and that line's error (if any)."""
-    decoded: list[Any] = []
-    for k, line in enumerate(lines):
-        if not line.strip():
-            return decoded, InputError(f"{where(k)}: empty line (expected a JSON object)")
-        try:
-            decoded.append(_decode_line(line))
-        except json.JSONDecodeError as exc:
-            return decoded, InputError(
-                f"{where(k)}: not valid JSON: {exc.msg} (column {exc.colno})"
-            )
-        except RecursionError:
-            return decoded, InputError(f"{where(k)}: JSON nested too deeply")
-    return decoded, None
+def _parse_line(
+    line: str, kind: str, keys: frozenset[str]
+) -> tuple[int, int, list[EpochPause] | None, object]:
+    """``(start, target or end, pauses, id)`` of one batch line; InputError says what is wrong
+    (the caller adds the file and line number)."""
+    if not line.strip():
+        raise InputError("empty line (expected a JSON object)")
+    try:
+        obj = _decode_line(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply") from None
+    if type(obj) is not dict:
+        raise InputError(f"expected a JSON object, got {json.dumps(obj)[:60]}")
+    if len(obj) != 2 and not keys.issuperset(obj):
+        unknown = sorted(set(obj) - keys)[0]
+        raise InputError(f"unknown key {unknown!r} (expected {', '.join(sorted(keys))})")
+    second_key = "target" if kind == "due" else "end"
+    try:
+        first_value, second_value = obj["start"], obj[second_key]
+    except KeyError as exc:
+        raise InputError(f"{exc.args[0]!r} is missing") from None
+    first = parse_instant(first_value, "start")
+    if kind == "due":
+        second = parse_target(second_value, "target")
+    else:
+        second = parse_instant(second_value, "end")
+        if second < first:
+            raise InputError("end is before start")
+    pauses: list[EpochPause] | None = None
+    ident: object = None
+    if len(obj) > 2:
+        raw_pauses = obj.get("pauses")
+        if raw_pauses is not None:
+            pauses = parse_pause_list(raw_pauses, "pauses") or None
+        ident = obj.get("id")
+    return first, second, pauses, ident
 
 
 def _read_lines(stream: IO[str], chunk: int) -> Iterator[list[str]]:
@@ -319,6 +327,29 @@ def _read_lines(stream: IO[str], chunk: int) -> Iterator[list[str]]:
         if not lines:
             return
         yield lines
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """The parsed lines of one chunk as parallel lists (the batch engine wants arrays)."""
+
+    firsts: list[int]
+    seconds: list[int]
+    pauses: dict[int, list[EpochPause]]
+    idents: dict[int, object]
+
+    def row(self, k: int) -> _Chunk:
+        """Row ``k`` alone (to find which row the engine refuses)."""
+        pauses = {0: self.pauses[k]} if k in self.pauses else {}
+        return _Chunk(self.firsts[k : k + 1], self.seconds[k : k + 1], pauses, {})
+
+    def head(self, count: int) -> _Chunk:
+        return _Chunk(
+            self.firsts[:count],
+            self.seconds[:count],
+            {k: v for k, v in self.pauses.items() if k < count},
+            {k: v for k, v in self.idents.items() if k < count},
+        )
 
 
 def run_batch(
@@ -330,98 +361,85 @@ def run_batch(
     kind: str,
     chunk: int = CHUNK_LINES,
 ) -> None:
-    """Answer a JSON-lines stream chunk by chunk (constant memory); raise InputError at a bad line
-    after writing the answers to every line before it."""
-    keys, make_row = (_DUE_KEYS, _due_row) if kind == "due" else (_ELAPSED_KEYS, _elapsed_row)
+    """Answer a JSON-lines stream chunk by chunk (constant memory). At a bad line, write the
+    answers to every line before it, then raise InputError naming the line."""
+    keys = _KEYS[kind]
     first_line = 1
     for lines in _read_lines(stream, chunk):
-
-        def where(k: int, base: int = first_line) -> str:
-            return f"{name}:{base + k}"
-
-        values, error = _decode_chunk(lines, where)
-        rows: list[_Row] = []
-        for k, obj in enumerate(values):
+        if first_line == 1 and lines[0].startswith("\ufeff"):
+            lines[0] = lines[0][1:]  # a byte-order mark, as some Windows tools write
+        parsed = _Chunk([], [], {}, {})
+        error: InputError | None = None
+        for k, line in enumerate(lines):
             try:
-                if type(obj) is not dict:
-                    raise InputError(
-                        f"{where(k)}: expected a JSON object, got {json.dumps(obj)[:60]}"
-                    )
-                if not keys.issuperset(obj):
-                    unknown = sorted(set(obj) - keys)[0]
-                    raise InputError(
-                        f"{where(k)}: unknown key {unknown!r} (expected {', '.join(sorted(keys))})"
-                    )
-                rows.append(make_row(obj, where(k)))
+                first, second, pauses, ident = _parse_line(line, kind, keys)
             except InputError as exc:
-                error = exc
+                error = InputError(f"{name}:{first_line + k}: {exc}")
                 break
+            parsed.firsts.append(first)
+            parsed.seconds.append(second)
+            if pauses is not None:
+                parsed.pauses[k] = pauses
+            if ident is not None:
+                parsed.idents[k] = ident
         try:
-            _answer_rows(clock, rows, out, kind)
+            out.write(_answer(clock, parsed, kind))
         except SlaError:
-            # The engine refused a row (e.g. a start beyond its horizon): answer the rows before
-            # it, then name it.
-            for k, row in enumerate(rows):
+            # The engine refused a row (e.g. beyond its horizon): answer the rows before it,
+            # then name it.
+            for k in range(len(parsed.firsts)):
                 try:
-                    _answer_rows(clock, [row], _NullOut(), kind)
-                except SlaError as row_exc:
-                    _answer_rows(clock, rows[:k], out, kind)
-                    raise InputError(f"{where(k)}: {row_exc}") from None
+                    _answer(clock, parsed.row(k), kind)
+                except SlaError as row_error:
+                    out.write(_answer(clock, parsed.head(k), kind))
+                    raise InputError(f"{name}:{first_line + k}: {row_error}") from None
             raise  # pragma: no cover - some single row must have failed
         if error is not None:
             raise error
         first_line += len(lines)
 
 
-class _NullOut:
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-def _answer_rows(
-    clock: BusinessClock, rows: list[_Row], out: IO[str] | _NullOut, kind: str
-) -> None:
-    if not rows:
-        return
-    plain = [k for k, row in enumerate(rows) if row.pauses is None]
-    firsts = np.fromiter((rows[k].first for k in plain), dtype=np.int64, count=len(plain))
-    seconds = np.fromiter((rows[k].second for k in plain), dtype=np.int64, count=len(plain))
-    results: list[int | None] = [None] * len(rows)
+def _answer(clock: BusinessClock, rows: _Chunk, kind: str) -> str:
+    """The output lines for a chunk's rows: rows without pauses in one batch call, the others one
+    at a time."""
+    count = len(rows.firsts)
+    if not count:
+        return ""
+    firsts = np.array(rows.firsts, dtype=np.int64)
+    seconds = np.array(rows.seconds, dtype=np.int64)
+    plain = np.ones(count, dtype=bool)
+    plain[list(rows.pauses)] = False
     if kind == "due":
-        for k, value in zip(plain, clock.due_batch(firsts, seconds).tolist(), strict=True):
-            results[k] = value
-        for k, row in enumerate(rows):
-            if row.pauses is not None:
-                results[k] = clock.due_epoch(row.first, row.second, row.pauses)
-        known = [k for k, r in enumerate(results) if r is not None]
-        epochs = np.array([results[k] for k in known], dtype=np.int64)
-        texts = ["null"] * len(rows)
-        for k, utc, local in zip(known, utc_texts(epochs), local_texts(clock, epochs), strict=True):
-            texts[k] = f'"due": "{utc}", "due_local": "{local}"'
-        for k, text in enumerate(texts):
-            if text == "null":
-                texts[k] = '"due": null, "due_local": null, "paused": true'
+        results = np.empty(count, dtype=np.int64)
+        results[plain] = clock.due_batch(firsts[plain], seconds[plain])
+        undefined = []
+        for k, pauses in rows.pauses.items():
+            due = clock.due_epoch(rows.firsts[k], rows.seconds[k], pauses)
+            results[k] = rows.firsts[k] if due is None else due
+            if due is None:
+                undefined.append(k)
+        texts = [
+            f'{{"due": "{utc}", "due_local": "{local}"}}\n'
+            for utc, local in zip(utc_texts(results), local_texts(clock, results), strict=True)
+        ]
+        for k in undefined:
+            texts[k] = '{"due": null, "due_local": null, "paused": true}\n'
     else:
-        for k, value in zip(plain, clock.elapsed_batch(firsts, seconds).tolist(), strict=True):
-            results[k] = value
-        for k, row in enumerate(rows):
-            if row.pauses is not None:
-                results[k] = clock.elapsed_epoch(row.first, row.second, row.pauses)
-        texts = [f'"business_seconds": {r}' for r in results]
-    body = [
-        "{" + text + "}\n"
-        if row.ident is None
-        else '{"id": ' + json.dumps(row.ident) + ", " + text + "}\n"
-        for row, text in zip(rows, texts, strict=True)
-    ]
-    out.write("".join(body))
+        results = np.empty(count, dtype=np.int64)
+        results[plain] = clock.elapsed_batch(firsts[plain], seconds[plain])
+        for k, pauses in rows.pauses.items():
+            results[k] = clock.elapsed_epoch(rows.firsts[k], rows.seconds[k], pauses)
+        texts = [f'{{"business_seconds": {value}}}\n' for value in results.tolist()]
+    for k, ident in rows.idents.items():
+        texts[k] = '{"id": ' + json.dumps(ident) + ", " + texts[k][1:]
+    return "".join(texts)
 
 
 def _open_batch(path: str) -> IO[str]:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8")
+        return open(path, encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the batch file: {exc.strerror or exc}") from None
 
@@ -437,6 +455,7 @@ def _run(
 ) -> int:
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
+    parser.out = out
     try:
         args = parser.parse_args(list(argv))
         clock = clock_for(load_calendar(args.calendar))
@@ -481,8 +500,17 @@ def due_main(
     """``supportdesk sla due --calendar FILE --start ISO8601 --target DURATION [--pause S/E …]``
     or ``… --batch IN.jsonl``."""
     prog = "supportdesk sla due"
-    parser = _common_parser(prog, "When is a target of business time used up?")
-    parser.add_argument("--target", metavar="DURATION", help=f"business time: {DURATION_EXAMPLES}")
+    parser = _common_parser(
+        prog,
+        "When is a target of business time used up? Prints one JSON object (due in UTC and\n"
+        "due_local in the calendar's zone), or one JSON line per input line with --batch.",
+        ("--target", "DURATION", f"business time: {DURATION_EXAMPLES}"),
+        "examples:\n"
+        f"  {prog} --calendar team.toml --start 2026-03-06T16:30:00-08:00 --target 24h\n"
+        f"  {prog} --calendar team.toml --batch tickets.jsonl\n"
+        '      (lines like {"start": "...", "target": "24h", "pauses": [["...", "..."]]})\n'
+        "See docs/sla.md.",
+    )
     return _run(prog, argv, parser, _due_single, "due", stdout, stderr)
 
 
@@ -492,6 +520,16 @@ def elapsed_main(
     """``supportdesk sla elapsed --calendar FILE --start ISO8601 --end ISO8601 [--pause S/E …]``
     or ``… --batch IN.jsonl``."""
     prog = "supportdesk sla elapsed"
-    parser = _common_parser(prog, "How much business time passed between two instants?")
-    parser.add_argument("--end", metavar="ISO8601", help=f"e.g. {INSTANT_EXAMPLE}")
+    parser = _common_parser(
+        prog,
+        "How much business time passed between two instants? Prints one JSON object with\n"
+        "business_seconds, or one JSON line per input line with --batch.",
+        ("--end", "ISO8601", f"e.g. {INSTANT_EXAMPLE}"),
+        "examples:\n"
+        f"  {prog} --calendar team.toml --start 2026-03-06T16:30:00-08:00 "
+        "--end 2026-03-11T16:30:00-07:00\n"
+        f"  {prog} --calendar team.toml --batch spans.jsonl\n"
+        '      (lines like {"start": "...", "end": "...", "pauses": [["...", "..."]]})\n'
+        "See docs/sla.md.",
+    )
     return _run(prog, argv, parser, _elapsed_single, "elapsed", stdout, stderr)

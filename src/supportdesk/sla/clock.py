@@ -15,8 +15,9 @@ How: a :class:`~supportdesk.sla.timeline.Table` holds the working time as sorted
 running totals. With ``i`` the last interval starting at or before ``t``, the business time from the
 table's start to ``t`` is ``cum(t) = cum_end[i] - max(ends[i] - t, 0)``; then
 ``elapsed = cum(end) - cum(start)`` and ``due`` is the inverse: with ``C = cum(start) + target``,
-take the first interval ``j`` whose running total at its end is ``>= C`` (``bisect_left``, which is
-what puts a budget ending at closing *at* closing) and answer ``ends[j] - (cum_end[j] - C)``.
+take the *first* interval ``j`` whose running total at its end is ``>= C`` (the first, which is what
+puts a budget ending at closing *at* closing) and answer ``ends[j] - (cum_end[j] - C)``. Both
+lookups go through the table's bucket indexes rather than a binary search (see ``Table``).
 
 Pauses: walk the merged pauses in order, spending the budget on the working time between them.
 
@@ -28,7 +29,7 @@ whole epoch seconds: tz-aware datetimes are floored to the second, naive ones ar
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -61,6 +62,9 @@ EpochPause = tuple[int, int | None]
 """A pause in epoch seconds; ``end is None`` while it is still open."""
 
 _INF = 1 << 62
+# lo, hi, starts (padded), ends, cum_end, start_buckets, start_shift, cum_buckets, cum_shift
+_Fast = tuple[int, int, list[int], list[int], list[int], list[int], int, list[int], int]
+_from_epoch = datetime.fromtimestamp
 
 
 def _utc_year(t: int) -> int:
@@ -115,7 +119,7 @@ class BusinessClock:
     table. It is safe to share between threads; growing the table swaps in a new immutable table.
     """
 
-    __slots__ = ("_calendar", "_grow_lock", "_periods", "_table")
+    __slots__ = ("_calendar", "_fast", "_grow_lock", "_periods", "_table")
 
     def __init__(self, calendar: BusinessCalendar | VersionedCalendar) -> None:
         if isinstance(calendar, BusinessCalendar):
@@ -129,11 +133,29 @@ class BusinessClock:
         self._calendar = calendar
         self._periods = periods
         self._table: Table | None = None
+        # What the single-query hot path reads from the current table, in one attribute lookup;
+        # replaced together with the table. (lo > hi until the first table is built.)
+        self._fast: _Fast = (1, 0, [], [], [], [], 0, [], 0)
         self._grow_lock = threading.Lock()
 
     @property
     def calendar(self) -> BusinessCalendar | VersionedCalendar:
         return self._calendar
+
+    def _install(self, table: Table) -> Table:
+        self._table = table
+        self._fast = (
+            table.lo,
+            table.hi,
+            table.starts_padded,
+            table.ends_list,
+            table.cum_end_list,
+            table.start_buckets,
+            table.start_shift,
+            table.cum_buckets,
+            table.cum_shift,
+        )
+        return table
 
     # -- tables --------------------------------------------------------------------------------
 
@@ -157,9 +179,7 @@ class BusinessClock:
             else:
                 first = min(table.first_year, want_first)
                 last = max(table.last_year, want_last)
-            table = build_table(self._periods, first, last)
-            self._table = table
-            return table
+            return self._install(build_table(self._periods, first, last))
 
     def _grow_until_total(self, table: Table, needed: int) -> Table:
         """The table grown forward (same start, so running totals keep their meaning) until its
@@ -176,44 +196,56 @@ class BusinessClock:
                 span = table.last_year - table.first_year + 1
                 last = min(MAX_YEAR, table.last_year + max(2, span))
                 table = build_table(self._periods, table.first_year, last)
-            self._table = table
-            return table
-
-    def table(self, start: datetime, end: datetime) -> Table:
-        """The table covering ``[start, end]`` (for tools that want to look inside)."""
-        return self._cover(aware_epoch_seconds(start, "start"), aware_epoch_seconds(end, "end"))
+            return self._install(table)
 
     # -- single queries, epoch seconds ---------------------------------------------------------
 
+    @staticmethod
+    def _interval_at(table: Table, t: int) -> int:
+        """Index of the last interval starting at or before ``t`` (``lo <= t <= hi``; see Table)."""
+        i = table.start_buckets[(t - table.lo) >> table.start_shift]
+        starts = table.starts_padded
+        while starts[i + 1] <= t:
+            i += 1
+        return i
+
+    @staticmethod
+    def _interval_reaching(table: Table, c: int) -> int:
+        """Index of the first interval whose running total reaches ``c`` (``c <= total``)."""
+        j = table.cum_buckets[c >> table.cum_shift]
+        cum_end = table.cum_end_list
+        while cum_end[j] < c:
+            j += 1
+        return j
+
     def _cum(self, table: Table, t: int) -> int:
-        i = bisect_right(table.starts_list, t) - 1
+        """Business seconds from the table's start to ``t``."""
+        i = self._interval_at(table, t)
         gap = table.ends_list[i] - t
         return table.cum_end_list[i] - gap if gap > 0 else table.cum_end_list[i]
 
     def _due_plain(self, t: int, x: int) -> int:
-        """Due for a budget ``x > 0`` from ``t`` with no pauses."""
+        """Due for a budget ``x > 0`` from ``t`` with no pauses (growing the table if needed)."""
         table = self._table
         if table is None or t < table.lo or t > table.hi:
             table = self._cover(t, t)
-        i = bisect_right(table.starts_list, t) - 1
-        gap = table.ends_list[i] - t
-        target = (table.cum_end_list[i] - gap if gap > 0 else table.cum_end_list[i]) + x
-        cum_end = table.cum_end_list
-        if target > cum_end[-1]:
-            table = self._grow_until_total(table, target)
-            cum_end = table.cum_end_list
-        j = bisect_left(cum_end, target)
-        return table.ends_list[j] - (cum_end[j] - target)
+        wanted = self._cum(table, t) + x
+        if wanted > table.total:
+            table = self._grow_until_total(table, wanted)  # same start: `wanted` still holds
+        j = self._interval_reaching(table, wanted)
+        return table.ends_list[j] - table.cum_end_list[j] + wanted
 
     def due_epoch(self, start: int, target: int, pauses: Sequence[EpochPause] = ()) -> int | None:
         """:meth:`due` in whole epoch seconds (``target`` in seconds); ``None`` if an open pause
         stops the clock before the target is reached."""
         if target < 0:
             raise DurationError(f"a target cannot be negative (got {target} s)")
-        if not pauses:
-            return start if target == 0 else self._due_plain(start, target)
         if target == 0:
+            if start < MIN_EPOCH or start > MAX_EPOCH:
+                self._cover(start, start)  # raises the horizon error
             return start
+        if not pauses:
+            return self._due_plain(start, target)
         remaining, cursor = target, start
         for begin, end in merge_pauses(pauses, start):
             if begin > cursor:
@@ -256,7 +288,8 @@ class BusinessClock:
             t = aware_epoch_seconds(start, "start")
             result = self.due_epoch(t, duration_seconds(target), _epoch_pauses(pauses))
             return None if result is None else datetime.fromtimestamp(result, UTC)
-        # The hot path: one call per ticket when recomputing a queue, so it is kept lean.
+        # The hot path: one call per ticket when recomputing a queue, so it is kept lean (the
+        # same arithmetic as _due_plain, inlined; measured in bench/sla.py).
         try:
             tz = start.tzinfo
             if tz is not UTC and (tz is None or start.utcoffset() is None):
@@ -264,14 +297,35 @@ class BusinessClock:
             t = int(start.timestamp())  # floors: the horizon starts in 1971, so t > 0
         except AttributeError:
             raise _naive(start, "start") from None
-        x = target if type(target) is int else duration_seconds(target)
+        if type(target) is timedelta and not target.microseconds:
+            x = target.days * 86400 + target.seconds
+        elif type(target) is int:
+            x = target
+        else:
+            x = duration_seconds(target)
         if x <= 0:
             if x < 0:
                 raise DurationError(f"a target cannot be negative (got {x} s)")
             if t < MIN_EPOCH or t > MAX_EPOCH:
                 self._cover(t, t)  # raises the horizon error
-            return datetime.fromtimestamp(t, UTC)
-        return datetime.fromtimestamp(self._due_plain(t, x), UTC)
+            return _from_epoch(t, UTC)
+        lo, hi, starts, ends, cum_end, start_buckets, start_shift, cum_buckets, cum_shift = (
+            self._fast
+        )
+        if t < lo or t > hi:
+            return _from_epoch(self._due_plain(t, x), UTC)
+        # Same as _due_plain, with bucket indexes instead of binary searches (see Table).
+        i = start_buckets[(t - lo) >> start_shift]
+        while starts[i + 1] <= t:
+            i += 1
+        gap = ends[i] - t
+        wanted = (cum_end[i] - gap if gap > 0 else cum_end[i]) + x
+        if wanted > cum_end[-1]:
+            return _from_epoch(self._due_plain(t, x), UTC)
+        j = cum_buckets[wanted >> cum_shift]
+        while cum_end[j] < wanted:
+            j += 1
+        return _from_epoch(ends[j] - cum_end[j] + wanted, UTC)
 
     def elapsed(self, start: datetime, end: datetime, pauses: Sequence[Pause] = ()) -> int:
         """Business seconds in ``[start, end)`` minus those inside ``pauses``."""
@@ -322,7 +376,7 @@ class BusinessClock:
         """Due instants (epoch seconds) for many starts at once, without pauses.
 
         ``targets_s`` is one target for all or one per start (whole seconds). This is the
-        "recompute every open ticket" path: two ``searchsorted`` calls over the table.
+        "recompute every open ticket" path: a handful of numpy passes over the starts.
         """
         starts = np.ascontiguousarray(starts_epoch_s, dtype=np.int64)
         targets = np.asarray(targets_s, dtype=np.int64)
@@ -336,20 +390,21 @@ class BusinessClock:
         first, last = int(starts.min()), int(starts.max())
         if table is None or first < table.lo or last > table.hi:
             table = self._cover(first, last)
-        i = np.searchsorted(table.starts, starts, side="right")
-        i -= 1
-        gap = table.ends[i]
-        gap -= starts
-        np.maximum(gap, 0, out=gap)
-        cum = table.cum_end[i]
-        cum -= gap
-        cum += targets
-        if int(cum.max()) > table.total:
-            table = self._grow_until_total(table, int(cum.max()))
-        j = np.searchsorted(table.cum_end, cum, side="left")
-        due = table.cum_end[j]
-        due -= cum
-        np.subtract(table.ends[j], due, out=due)
+        wanted = self._cum_batch(table, starts)
+        wanted += targets
+        if int(wanted.max()) > table.total:
+            table = self._grow_until_total(table, int(wanted.max()))
+        # j = the first interval whose running total at its end reaches `wanted` (see Table).
+        j = table.cum_buckets_array[wanted >> table.cum_shift]
+        cum_end = table.cum_end
+        while True:
+            short = cum_end[j] < wanted
+            if not short.any():
+                break
+            j += short
+        due: Int64Array = table.ends[j]
+        due -= cum_end[j]
+        due += wanted
         if targets.ndim == 0:
             if int(targets) == 0:
                 due[...] = starts
@@ -377,12 +432,19 @@ class BusinessClock:
 
     @staticmethod
     def _cum_batch(table: Table, t: Int64Array) -> Int64Array:
-        i = np.searchsorted(table.starts, t, side="right")
-        i -= 1
+        """Business seconds from the table's start to each ``t`` (all inside the table)."""
+        # i = the last interval starting at or before t: its bucket's, then step forward.
+        i = table.start_buckets_array[(t - table.lo) >> table.start_shift]
+        padded = table.starts_padded_array
+        while True:
+            behind = padded[i + 1] <= t
+            if not behind.any():
+                break
+            i += behind
         gap = table.ends[i]
         gap -= t
         np.maximum(gap, 0, out=gap)
-        cum = table.cum_end[i]
+        cum: Int64Array = table.cum_end[i]
         cum -= gap
         return cum
 

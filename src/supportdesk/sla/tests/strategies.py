@@ -139,7 +139,7 @@ def calendars(
 ) -> BusinessCalendar:
     """A random calendar whose closed dates and special days fall near ``near``."""
     around = datetime.fromtimestamp(near, UTC).date()
-    nearby = st.integers(-3, 6).map(lambda k: around + timedelta(days=k))
+    nearby = st.integers(-1, 3).map(lambda k: around + timedelta(days=k))
     closed = draw(st.sets(nearby, max_size=2))
     special_dates = draw(st.sets(nearby, max_size=2)) - closed
     specials = tuple(SpecialDay(d, draw(day_ranges(2))) for d in sorted(special_dates))

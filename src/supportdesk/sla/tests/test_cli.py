@@ -128,6 +128,28 @@ def test_batch_answers_every_line_in_order_across_chunks(calendar: str, tmp_path
     ]
 
 
+def test_batch_files_with_a_byte_order_mark_and_crlf_line_ends(
+    calendar: str, tmp_path: Path
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_bytes(
+        b'\xef\xbb\xbf{"start": "2026-03-06T16:30:00-08:00", "target": "24h"}\r\n'
+        b'{"start": "2026-03-06T16:30:00-08:00", "target": "1h"}\r\n'
+    )
+    status, out, err = run(due_main, ["--calendar", calendar, "--batch", str(batch)])
+    assert (status, err) == (0, "")
+    assert [json.loads(line)["due"] for line in out.splitlines()] == [
+        "2026-03-11T23:30:00Z",
+        "2026-03-09T16:30:00Z",  # 30 min on Friday, 30 min on Monday (PDT by then)
+    ]
+
+
+def test_help_is_printed_and_exits_0(calendar: str) -> None:
+    status, out, err = run(due_main, ["--help"])
+    assert (status, err) == (0, "")
+    assert "--target DURATION" in out
+
+
 def test_elapsed_batch(calendar: str, tmp_path: Path) -> None:
     batch = tmp_path / "in.jsonl"
     batch.write_text(

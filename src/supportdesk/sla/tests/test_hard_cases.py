@@ -456,3 +456,80 @@ def test_batch_recomputes_many_tickets_the_same_way() -> None:
         datetime(2026, 3, 9, 17, 0, tzinfo=LA),
     ]
     assert clock.elapsed_batch(epochs, due).tolist() == [24 * HOUR, 2 * HOUR, 8 * HOUR]
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    [
+        la_office(public_holidays=PublicHolidays("US")),
+        BusinessCalendar(
+            timezone="Australia/Adelaide",
+            hours=WeeklyHours.of(
+                {"mon": ["00:00-02:30", "09:00-12:00", "13:00-17:45"], "sat": ["10:00-24:00"]}
+            ),
+        ),
+        # Fragmented: 48 ten-minute ranges every Tuesday (long walks inside a bucket).
+        BusinessCalendar(
+            timezone="Europe/London",
+            hours=WeeklyHours.of(
+                {
+                    "tue": [
+                        f"{h:02d}:{m:02d}-{h:02d}:{m + 10:02d}" for h in range(24) for m in (0, 30)
+                    ]
+                }
+            ),
+        ),
+    ],
+    ids=["la-office", "adelaide-split", "london-fragmented"],
+)
+def test_due_at_every_opening_and_closing_of_a_year(calendar: BusinessCalendar) -> None:
+    """Every closing of 2026 is due exactly at closing, from the year's start and from opening;
+    one second after an opening is due one second in. Exhaustive, because single queries locate
+    intervals through bucket indexes whose edges can coincide with any of these instants."""
+    clock = BusinessClock(calendar)
+    year = datetime(2026, 1, 1, tzinfo=UTC)
+    intervals = clock.working_intervals(year, datetime(2027, 1, 1, tzinfo=UTC))
+    intervals = [(a, b) for a, b in intervals if a > year]  # not one clipped by the window
+    assert len(intervals) > 50
+    for opening, closing in intervals:
+        assert clock.due(year, clock.elapsed(year, closing)) == closing
+        assert clock.due(opening, closing - opening) == closing
+        assert clock.due(opening - timedelta(seconds=1), 1) == opening + timedelta(seconds=1)
+        assert clock.due(closing, 0) == closing
+
+
+def test_a_clock_answers_the_same_whatever_order_the_years_are_asked_in() -> None:
+    """Tables grow forwards and backwards on demand; answers never depend on what came first."""
+    calendar = la_office(public_holidays=PublicHolidays("US"))
+    starts = [datetime(year, 7, 2, 16, 0, tzinfo=LA) for year in (2031, 2024, 2040, 1999, 2026)]
+    shared = BusinessClock(calendar)
+    for start in starts:
+        assert shared.due(start, timedelta(hours=30)) == BusinessClock(calendar).due(
+            start, timedelta(hours=30)
+        )
+        assert shared.elapsed(start - timedelta(days=40), start) == BusinessClock(calendar).elapsed(
+            start - timedelta(days=40), start
+        )
+
+
+def test_equal_calendars_share_one_clock() -> None:
+    assert clock_for(la_office()) is clock_for(la_office())
+    assert clock_for(la_office()) is not clock_for(la_office(public_holidays=PublicHolidays("US")))
+
+
+def test_working_intervals_are_cut_at_a_calendar_edit() -> None:
+    """Tuesday 10 March 2026: 09:00–17:00 until the edit at 12:00, 09:00–13:00 afterwards."""
+    edit_at = datetime(2026, 3, 10, 12, 0, tzinfo=LA)
+    history = VersionedCalendar(la_office()).with_change(
+        edit_at,
+        BusinessCalendar(timezone="America/Los_Angeles", hours=WeeklyHours.weekdays("09:00-13:00")),
+    )
+    clock = clock_for(history)
+    tuesday = clock.working_intervals(
+        datetime(2026, 3, 10, tzinfo=LA), datetime(2026, 3, 11, tzinfo=LA)
+    )
+    assert tuesday == [
+        (datetime(2026, 3, 10, 9, 0, tzinfo=LA), datetime(2026, 3, 10, 13, 0, tzinfo=LA))
+    ]
+    assert clock.is_business_time(datetime(2026, 3, 9, 16, 0, tzinfo=LA))
+    assert not clock.is_business_time(datetime(2026, 3, 10, 16, 0, tzinfo=LA))

@@ -9,6 +9,11 @@ file runs in a few seconds.
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,13 +26,28 @@ from supportdesk.sla import (
 )
 from supportdesk.sla.clock import BusinessClock
 from supportdesk.sla.tests import reference
-from supportdesk.sla.tests.strategies import ZONES, calendars, dst_scenarios, scenarios, starts
+from supportdesk.sla.tests.strategies import (
+    HOLIDAY_SETS,
+    ZONES,
+    calendars,
+    dst_scenarios,
+    holiday_noons,
+    offset_changes,
+    scenarios,
+    starts,
+)
 
+# SLA_HYPOTHESIS_SCALE=10 runs ten times as many examples (the default keeps the suite fast).
+SCALE = float(os.environ.get("SLA_HYPOTHESIS_SCALE", "1"))
 AGAINST_REFERENCE = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=max(1, int(40 * SCALE)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 ENGINE_ONLY = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=max(1, int(80 * SCALE)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
@@ -65,10 +85,30 @@ def test_due_agrees_with_the_reference(
     expected = reference.due(calendar, start, target, pauses, give_up=start + horizon)
     assert expected is not None
     assert clock.due_epoch(start, target, pauses) == expected
+    if not pauses:  # the datetime API has its own hot path for this case
+        assert clock.due(reference.from_epoch(start), target) == reference.from_epoch(expected)
     # ...and one just beyond: with an open pause the clock stops for good, so due is undefined.
     open_pause_started = any(end is None and begin < start + horizon for begin, end in pauses)
     if open_pause_started:
         assert clock.due_epoch(start, available + 1, pauses) is None
+
+
+@AGAINST_REFERENCE
+@given(st.sampled_from(ZONES), st.sampled_from([h for h in HOLIDAY_SETS if h]), st.data())
+def test_whole_local_days_around_holidays_and_offset_changes_agree_with_the_reference(
+    zone_key: str, holiday_set: tuple[str, str | None], data: st.DataObject
+) -> None:
+    """Three whole local days centred on a public holiday or an offset change, per day."""
+    moments = holiday_noons(holiday_set) + offset_changes(zone_key)
+    day = datetime.fromtimestamp(data.draw(st.sampled_from(moments)), ZoneInfo(zone_key)).date()
+    midnights = [
+        int(datetime.combine(day + timedelta(days=k), time(), ZoneInfo(zone_key)).timestamp())
+        for k in (-1, 0, 1, 2)
+    ]
+    calendar = data.draw(calendars(zone_key, midnights[1], holiday_set), label="calendar")
+    clock = BusinessClock(calendar)
+    for since, until in pairwise(midnights):
+        assert clock.elapsed_epoch(since, until) == reference.elapsed(calendar, since, until)
 
 
 @ENGINE_ONLY
@@ -93,6 +133,8 @@ def test_elapsed_from_start_to_due_is_the_target_and_due_is_the_earliest(
     assert clock.elapsed_epoch(start, due, pauses) == target
     if target > 0:
         assert clock.elapsed_epoch(start, due - 1, pauses) < target
+    if not pauses:  # the datetime API has its own hot path for this case
+        assert clock.due(reference.from_epoch(start), target) == reference.from_epoch(due)
 
 
 @ENGINE_ONLY
