@@ -57,10 +57,10 @@ def _hours_field(label: str) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=False,
-        min_value=Decimal("0.0167"),
+        min_value=Decimal("0.01"),
         max_digits=7,
         decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.25", "class": "narrow"}),
+        widget=forms.NumberInput(attrs={"step": "any", "class": "narrow"}),
     )
 
 

@@ -42,10 +42,13 @@ def business_left(clock: BusinessClock | None, now: dt.datetime, due: dt.datetim
     return clock.elapsed(now, due)
 
 
-def short_duration(seconds: int) -> str:
-    """`2d 3h` / `3h 20m` / `45m`: compact for a badge (business days are not 24 h, so hours)."""
+def short_duration(seconds: int, *, days: bool = False) -> str:
+    """`3h 20m` / `45m` / `52h`: compact for a badge. Business time stays in hours (a business
+    day is not 24 h); real time (how long overdue) may say `4d 3h`."""
     minutes = max(0, seconds) // 60
     hours, minutes = divmod(minutes, 60)
+    if days and hours >= 48:
+        return f"{hours // 24}d {hours % 24}h"
     if hours >= 48:
         return f"{hours}h"
     if hours:
@@ -78,7 +81,7 @@ def badge(
         return None
     when = timezone.localtime(due_at).strftime("%a %d %b, %H:%M %Z")
     if due_at <= now:
-        late = short_duration(int((now - due_at).total_seconds()))
+        late = short_duration(int((now - due_at).total_seconds()), days=True)
         return Badge("breached", "bad", f"{late} overdue", f"Was due {when}")
     left = short_duration(business_left(calendar_clock, now, due_at))
     return Badge(state, STATE_TONE.get(state, "ok"), f"{left} left", f"Due {when} (business time)")
@@ -123,7 +126,8 @@ def clock_views(ticket: Ticket, *, now: dt.datetime | None = None) -> list[Clock
                 cal = engine_clocks.get(c.calendar_id) if c.calendar_id else None
                 left = short_duration(business_left(cal, now, c.due_at)) + " left"
             else:
-                left = short_duration(int((now - c.due_at).total_seconds())) + " overdue"
+                left = short_duration(int((now - c.due_at).total_seconds()), days=True)
+                left += " overdue"
         views.append(
             ClockView(
                 clock=c,
@@ -185,7 +189,10 @@ def customer_promise(ticket: Ticket, *, zone: zoneinfo.ZoneInfo) -> dict[str, An
         c = next((x for x in reversed(clocks) if x.metric == metric), None)
         if c is None or c.met_at is not None:
             continue
-        policy = c.policy.name.lower() if c.policy else ""
+        policy = ""
+        if c.policy is not None:  # "self-hosted", "managed instance", or the contract's name
+            contract = c.policy.kind == c.policy.Kind.CONTRACT
+            policy = c.policy.name if contract else c.policy.name.lower()
         detail = ", ".join(p for p in (severity, policy, _calendar_words(c.calendar)) if p)
         if c.state == ClockState.PAUSED or c.due_at is None:
             promise = Promise(

@@ -278,6 +278,6 @@ def report(request: HttpRequest) -> HttpResponse:
         group=group,
         group_label=reports.DIMENSIONS[group],
         months=months,
-        chart=[(g, g.bars(width=360, scale=scale)) for g in groups],
+        chart=[(g, g.bars(width=320, scale=scale)) for g in groups],
         chart_height=28 * len(groups) + 8,
     )

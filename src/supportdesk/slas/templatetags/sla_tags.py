@@ -56,10 +56,10 @@ def sla_badge(context: template.Context, ticket: Any) -> SafeString:
 @register.filter
 def sla_hours(seconds: int | None) -> str:
     """A target as people say it: `24 business h` is written `24 h`, `90 min`, `1 h 30 min`."""
-    if not seconds:
+    if seconds is None:
         return "—"
     hours, rest = divmod(int(seconds), 3600)
     minutes = rest // 60
     if hours and minutes:
         return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"  # 0 → "0 min"
