@@ -244,6 +244,7 @@ def explain(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str, Any]
         "subject": ticket.subject,
         "severity": ticket.severity,
         "status": ticket.status,
+        "status_label": ticket.get_status_display(),
         "organization": ticket.organization.name if ticket.organization else None,
         "reported_at": iso(ticket.reported_at),
         "policy": sla.policy.name if sla and sla.policy else None,

@@ -73,7 +73,7 @@ class Command(BaseCommand):
         w = self.stdout.write
         w(f"Ticket #{data['ticket']}: {data['subject']}")
         w(
-            f"  Severity {data['severity']} · {data['status']} · "
+            f"  Severity {data['severity']} · {data['status_label']} · "
             f"{data['organization'] or 'community'} · reported {_local(data['reported_at'], zone)}"
         )
         w("")
