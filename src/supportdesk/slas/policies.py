@@ -212,7 +212,10 @@ def policy_save(
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "Give the policy a name."})
-    if SlaPolicy.objects.filter(name=name).exclude(pk=getattr(policy, "pk", None)).exists():
+    same_name = SlaPolicy.objects.filter(name=name)
+    if policy is not None:
+        same_name = same_name.exclude(pk=policy.pk)
+    if same_name.exists():
         raise ValidationError({"name": f"A policy named {name!r} exists already."})
     if not 0 <= warn_at_percent <= 99:
         raise ValidationError({"warn_at_percent": "Warn at 1–99 % of the target (0: off)."})
@@ -254,7 +257,7 @@ def policy_save(
             SlaTarget.objects.filter(
                 policy=policy, severity=spec.severity, metric=spec.metric
             ).delete()
-        else:
+        elif spec.calendar is not None:
             SlaTarget.objects.update_or_create(
                 policy=policy,
                 severity=spec.severity,

@@ -379,10 +379,12 @@ def sla_recompute(
     now = now or timezone.now()
     now_epoch = int(now.timestamp())
     base = "c.met_at IS NULL AND c.state <> 'cancelled' AND c.metric <> 'commitment'"
+    params: list[Any]
     if calendar_id is not None:
         match_sql, params = f"{base} AND c.calendar_id = %s", [calendar_id]
         policy = None
     else:
+        assert policy_id is not None
         match_sql, params = f"{base} AND c.policy_id = %s", [policy_id]
         policy = SlaPolicy.objects.prefetch_related("targets").get(pk=policy_id)
     with connection.cursor() as cursor:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +83,8 @@ class Group:
         return out
 
 
-def outcome(clock: SlaClock | dict[str, Any]) -> str:
-    get = clock.get if isinstance(clock, dict) else clock.__dict__.get
+def outcome(clock: Mapping[str, Any]) -> str:
+    get = clock.get
     if get("breached_at") is not None:
         return "breached"
     if get("met_at") is not None:
@@ -136,7 +137,7 @@ def attainment(
             case _:
                 key = row["started_at"].astimezone(dt.UTC).strftime("%Y-%m")
         group = groups.setdefault(key, Group(key))
-        result = outcome(row)
+        result = outcome(dict(row))
         group.counts[result] += 1
         if row["met_at"] is not None and row["business_seconds"] is not None:
             if row["metric"] == Metric.FIRST_RESPONSE:
@@ -225,8 +226,9 @@ def what_if(
         clocks = clocks.filter(policy_id=policy_id)
     if calendar_id is not None:
         clocks = clocks.filter(calendar_id=calendar_id)
-    rows = list(
-        clocks.values(
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in clocks.values(
             "id",
             "metric",
             "started_at",
@@ -237,7 +239,7 @@ def what_if(
             "state",
             "ticket__severity",
         )
-    )
+    ]
     current = engine.calendar_clocks()
     draft_clock = clock_for(draft_calendar) if draft_calendar is not None else None
 
@@ -277,8 +279,8 @@ def what_if(
             dues = engines[key].due_batch(starts, targets)
             decided.extend((r, int(d)) for (r, _t), d in zip(items, dues, strict=True))
         for row, due in decided:
-            key = f"{labels[row['metric']]} · Sev {row['ticket__severity']}"
-            entry = results.setdefault(key, WhatIfRow(key, Group(key), Group(key)))
+            label = f"{labels[row['metric']]} · Sev {row['ticket__severity']}"
+            entry = results.setdefault(label, WhatIfRow(label, Group(label), Group(label)))
             group = entry.after if draft else entry.before
             met = row["met_at"]
             if due is None:  # an open pause stopped the clock before its target

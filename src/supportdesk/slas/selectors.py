@@ -109,7 +109,7 @@ def clock_views(ticket: Ticket, *, now: dt.datetime | None = None) -> list[Clock
         )
         .order_by("metric", "id")
     )
-    order = {Metric.FIRST_RESPONSE: 0, Metric.NEXT_REPLY: 1, Metric.RESOLUTION: 2}
+    order: dict[str, int] = {"first_response": 0, "next_reply": 1, "resolution": 2}
     clocks.sort(key=lambda c: (order.get(c.metric, 3), c.id))
     engine_clocks = engine.calendar_clocks({c.calendar_id for c in clocks if c.calendar_id})
     views = []

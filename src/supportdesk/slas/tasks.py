@@ -5,7 +5,8 @@ from __future__ import annotations
 from django_tasks import task
 
 from supportdesk.slas import clocks, recompute
-from supportdesk.slas.models import SlaPolicy, TicketSla
+from supportdesk.slas.models import SlaClock, SlaPolicy, TicketSla
+from supportdesk.tickets.models import Ticket
 
 
 @task()
@@ -51,8 +52,6 @@ def sla_policy_resync_task(policy_id: int) -> int:
         )
     )
     if policy.contract is not None:
-        from supportdesk.tickets.models import Ticket
-
         candidates |= set(
             Ticket.objects.filter(
                 organization_id=policy.contract.organization_id, is_open=True
@@ -61,10 +60,8 @@ def sla_policy_resync_task(policy_id: int) -> int:
     wanted = {(t.severity, t.metric) for t in policy.targets.all()}
     for ticket_id in sorted(candidates):
         sla = TicketSla.objects.filter(ticket_id=ticket_id).first()
-        have = set(
-            clocks.SlaClock.objects.filter(ticket_id=ticket_id).values_list("metric", flat=True)
-        )
-        severity = clocks.Ticket.objects.filter(pk=ticket_id).values_list("severity", flat=True)
+        have = set(SlaClock.objects.filter(ticket_id=ticket_id).values_list("metric", flat=True))
+        severity = Ticket.objects.filter(pk=ticket_id).values_list("severity", flat=True)
         sev = next(iter(severity), None)
         missing = {m for s, m in wanted if s == sev and m != "next_reply"} - have
         if sla is None or sla.policy_id != policy.pk or missing or not policy.is_active:

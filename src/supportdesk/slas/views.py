@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django.contrib import messages as flash
@@ -231,7 +232,7 @@ def on_call(request: HttpRequest) -> HttpResponse:
             flash.success(request, "Shift added.")
             return redirect("slas:on_call")
     now = timezone.now()
-    shifts = OnCallShift.objects.filter(ends_at__gte=now - timezone.timedelta(days=7))
+    shifts = OnCallShift.objects.filter(ends_at__gte=now - dt.timedelta(days=7))
     return _page(
         request,
         "slas/on_call.html",

@@ -25,7 +25,7 @@ def _clocks(context: template.Context) -> dict[int, BusinessClock]:
     if cached is None:
         cached = engine.calendar_clocks()
         if request is not None:
-            request._sla_calendar_clocks = cached  # type: ignore[attr-defined]
+            request._sla_calendar_clocks = cached
     return cached
 
 

@@ -17,7 +17,7 @@ CLOCK_FIELDS = ("id", "due_at", "warn_at", "next_event_at", "state", "target_sec
 TICKET_FIELDS = ("id", "next_sla_event_at", "sla_due_at", "sla_state", "sla_calendar_id")
 
 
-def snapshot() -> tuple[list[tuple], list[tuple]]:
+def snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     return (
         list(SlaClock.objects.order_by("id").values_list(*CLOCK_FIELDS)),
         list(Ticket.objects.order_by("id").values_list(*TICKET_FIELDS)),

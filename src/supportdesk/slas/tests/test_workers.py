@@ -113,7 +113,7 @@ def test_an_sla_task_runs_through_redis_with_an_rq_worker():
             worker.work(burst=True, with_scheduler=False)
             result.refresh()
             assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
-            assert result.return_value >= 2
+            assert (result.return_value or 0) >= 2
         assert SlaClockEvent.objects.filter(kind="breached").count() >= 2
         assert Notification.objects.filter(kind="sla.breached").count() >= 2
     finally:
