@@ -283,16 +283,23 @@ def measure_recompute(now: dt.datetime, sample: int = 20_000) -> None:
     )
     business = Calendar.objects.get(slug="business-hours")
     # The baseline: the engine one clock at a time (what a naive recompute loop does).
-    rows = list(
+    sample_rows = list(
         SlaClock.objects.filter(calendar=business).values_list("started_at", "target_seconds")[
             :sample
         ]
     )
     clock = calendar_clock(business)
     t = time.perf_counter()
-    for start, target in rows:
+    for start, target in sample_rows:
         clock.due(start, target)
-    one_by_one = len(rows) / (time.perf_counter() - t)
+    one_by_one = len(sample_rows) / (time.perf_counter() - t)
+    import numpy as np
+
+    starts = np.array([int(start.timestamp()) for start, _ in sample_rows], dtype=np.int64)
+    targets = np.array([target for _, target in sample_rows], dtype=np.int64)
+    t = time.perf_counter()
+    clock.due_batch(starts, targets)
+    batch = len(sample_rows) / (time.perf_counter() - t)
 
     toml = business.versions.order_by("-id").first().toml  # type: ignore[union-attr]
     edited = toml.replace('fri = ["09:00-17:00"]', 'fri = ["09:00-13:00"]')
@@ -326,9 +333,11 @@ def measure_recompute(now: dt.datetime, sample: int = 20_000) -> None:
     rate = touched / elapsed
     print(f"  recompute after a calendar edit: {touched:,} tickets in {elapsed:.1f} s")
     print(f"  = {rate:,.0f} tickets/s (target > 50,000): {'OK' if rate > 50_000 else 'MISSED'}")
+    write = elapsed - dry
+    print(f"  of which writing back (COPY + UPDATE of clocks and tickets): about {write:.0f} s")
     print(
-        f"  baseline, the engine one clock at a time (no read, no write): {one_by_one:,.0f} "
-        f"clocks/s; the batch read + compute is {read / dry / one_by_one:.2f}x that"
+        f"  engine only, {len(sample_rows):,} clocks: one at a time (baseline) "
+        f"{one_by_one:,.0f}/s, batch {batch:,.0f}/s = {batch / one_by_one:.0f}x"
     )
 
 
