@@ -266,6 +266,7 @@ def explain(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str, Any]
                 "metric": v.clock.metric,
                 "label": v.label,
                 "state": v.clock.state,
+                "warned": v.clock.warned_cycle >= v.clock.cycle,
                 "calendar": v.calendar.name if v.calendar else None,
                 "target": format_duration(v.clock.target_seconds)
                 if v.clock.target_seconds

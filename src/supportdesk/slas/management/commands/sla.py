@@ -92,7 +92,8 @@ class Command(BaseCommand):
         w("")
         w("Targets:")
         for t in data["targets"]:
-            w(f"  {t['label']} — {t['state']}{' · ' + t['left'] if t['left'] else ''}")
+            state = t["state"] + (" (warned)" if t["warned"] and t["state"] == "running" else "")
+            w(f"  {t['label']} — {state}{' · ' + t['left'] if t['left'] else ''}")
             if t["target"]:
                 w(f"    target   {t['target']} on {t['calendar']}")
             w(f"    start    {_local(t['start'], zone)}")
