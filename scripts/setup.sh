@@ -55,3 +55,10 @@ fi
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+
+# The test suite runs one SLA task through Redis (django-tasks-rq) against 127.0.0.1:6379.
+if [ "$want_browser" = 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  say "Starting Redis on 127.0.0.1:6379 (nothing kept on disk)"
+  redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes
+fi

@@ -13,6 +13,7 @@ urlpatterns = [
     path("console/", include("supportdesk.instances.urls_console")),
     path("portal/", include("supportdesk.instances.urls_portal")),
     path("status/", include("supportdesk.instances.urls_status")),
+    path("console/sla/", include("supportdesk.slas.urls")),
     path(
         "attachments/<uuid:attachment_id>/",
         core_views.attachment_download,

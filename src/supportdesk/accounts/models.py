@@ -6,6 +6,7 @@ admins belong to exactly one; community users (open source) to none.
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import Any, ClassVar
 
@@ -34,6 +35,18 @@ def validate_timezone(value: str) -> None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+
+
+WORK_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def validate_work_days(value: str) -> None:
+    days = [d.strip().lower() for d in value.split(",") if d.strip()]
+    unknown = [d for d in days if d not in WORK_DAYS]
+    if unknown:
+        raise ValidationError(
+            f"{', '.join(unknown)}: work days are {', '.join(WORK_DAYS)} (comma-separated)"
+        )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -79,6 +92,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(
         max_length=64, default="America/Los_Angeles", validators=[validate_timezone]
     )
+    # Working hours (for staff), in `timezone`: notifications outside them wait until the next
+    # start (quiet hours), except what goes to the on-call person.
+    work_days = models.CharField(
+        max_length=40,
+        default="mon,tue,wed,thu,fri",
+        help_text="Comma-separated: mon,tue,wed,thu,fri,sat,sun",
+        validators=[validate_work_days],
+    )
+    work_starts = models.TimeField(default=dt.time(9, 0))
+    work_ends = models.TimeField(default=dt.time(17, 0))
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=now)
     # Set when mail to this address bounces permanently: nothing is emailed until staff clear it.

@@ -20,9 +20,12 @@ KEEP = ""
 class AgentReplyForm(forms.Form):
     PARTS = ("status_part", "next_steps_part", "expectations_part")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "reply-%s")
         super().__init__(*args, **kwargs)
+        field = self.fields["next_update_by"]
+        assert isinstance(field, LocalDateTimeField)
+        field.tz = tz
         for name in self.PARTS:
             # Not required (the nudge handles a missing part) but not "optional" either.
             self.fields[name].recommended = True  # type: ignore[attr-defined]
@@ -50,6 +53,12 @@ class AgentReplyForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "data-part": "Expectations"}),
         help_text="When the customer hears from us next.",
+    )
+    next_update_by = LocalDateTimeField(
+        label="Next update by",
+        required=False,
+        help_text="Optional, in your time zone: a commitment tracked like an SLA target (met by "
+        "our next public reply, warned on, shown to the customer in their own time zone).",
     )
     new_status = forms.ChoiceField(
         label="Then set status",

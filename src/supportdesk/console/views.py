@@ -26,11 +26,13 @@ from supportdesk.core.views import staff_required
 from supportdesk.instances.reports import ticket_panel
 from supportdesk.notifications.selectors import unread_count
 from supportdesk.organizations.models import Organization
+from supportdesk.slas.selectors import ticket_panel
 from supportdesk.tickets import services
 from supportdesk.tickets.access import access_ticket, events_visible_to, messages_visible_to
 from supportdesk.tickets.models import Channel, Severity, Status, Ticket
 from supportdesk.tickets.search import message_search, ticket_lookup
 from supportdesk.tickets.selectors import (
+    DEFAULT_SORTS,
     QUEUES,
     SORTS,
     organization_recent_tickets,
@@ -69,7 +71,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     key = params.get("queue", "mine" if user.is_agent else "open")
     if key not in QUEUES:
         key = "open"
-    sort = params.get("sort", "updated")
+    sort = params.get("sort", DEFAULT_SORTS.get(key, "updated"))
     if sort not in SORTS:
         sort = "updated"
     status = params.get("status") or None
@@ -153,7 +155,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "organization": organization,
         "contract": organization.active_contract() if organization else None,
         "instances": organization.instances.all() if organization else [],
-        "reply_form": forms.get("reply_form") or AgentReplyForm(),
+        "reply_form": forms.get("reply_form") or AgentReplyForm(tz=user.tzinfo),
+        "sla": ticket_panel(ticket),
         "note_form": forms.get("note_form") or NoteForm(),
         "properties_form": forms.get("properties_form")
         or TicketPropertiesForm(initial=TicketPropertiesForm.initial_for(ticket), tz=user.tzinfo),
@@ -177,7 +180,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
 def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     user = _user(request)
     ticket = access_ticket(user, number)
-    form = AgentReplyForm(request.POST, request.FILES)
+    form = AgentReplyForm(request.POST, request.FILES, tz=user.tzinfo)
     if not form.is_valid():
         return render(
             request,
@@ -195,7 +198,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
         # The nudge: show what is missing; a second submit with confirm_incomplete sends anyway.
         resubmit = request.POST.copy()
         resubmit["confirm_incomplete"] = "on"
-        confirm = AgentReplyForm(resubmit)
+        confirm = AgentReplyForm(resubmit, tz=user.tzinfo)
         return render(
             request,
             "console/ticket.html",
@@ -213,6 +216,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
             attachments=data["attachments"],
             new_status=data["new_status"] or None,
             resolution_kind=data["resolution_kind"] or None,
+            next_update_by=data["next_update_by"],
             channel=Channel.CONSOLE,
         )
     except ValidationError as exc:

@@ -19,6 +19,11 @@ from supportdesk.organizations.models import (
     Organization,
     Plan,
 )
+from supportdesk.slas.demo import (
+    create_sla_demo_policies,
+    create_sla_demo_tickets,
+    settle_demo_clocks,
+)
 from supportdesk.tickets import services
 from supportdesk.tickets.models import Channel, ResolutionKind, Status
 
@@ -339,6 +344,8 @@ def create_demo_data(*, seed: int = 7, now: dt.datetime | None = None) -> dict[s
         user.save(update_fields=["password"])
         customers.append(user)
 
+    create_sla_demo_policies(now=now)
+
     tickets = 0
     for i in range(36):
         requester = customers[i % len(customers)]
@@ -387,6 +394,9 @@ def create_demo_data(*, seed: int = 7, now: dt.datetime | None = None) -> dict[s
                 expectations_part=story.expectations.format(when=when),
                 new_status=Status.WAITING_ON_CUSTOMER if phase in (2, 5) else None,
                 channel=Channel.CONSOLE,
+                next_update_by=_at(clock, 24)
+                if "{when}" in story.expectations and _at(clock, 24) > now
+                else None,
                 now=clock,
             )
         if phase >= 2 and i % 4 == 0:
@@ -429,4 +439,6 @@ def create_demo_data(*, seed: int = 7, now: dt.datetime | None = None) -> dict[s
     from supportdesk.instances.demo import create_demo_monitoring
 
     create_demo_monitoring(agent=staff["agent@demo.test"], now=now, seed=seed)
+    tickets += create_sla_demo_tickets(now=now)
+    settle_demo_clocks(now=now)
     return {"users": User.objects.count(), "organizations": len(ORGS), "tickets": tickets}

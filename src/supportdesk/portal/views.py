@@ -16,6 +16,7 @@ from supportdesk.accounts.models import User
 from supportdesk.core.forms import apply_service_errors
 from supportdesk.core.views import customer_required
 from supportdesk.portal.forms import ReplyForm, TicketCreateForm
+from supportdesk.slas.selectors import customer_promise
 from supportdesk.tickets import services
 from supportdesk.tickets.access import (
     access_ticket,
@@ -88,6 +89,7 @@ def _ticket_context(request: HttpRequest, number: int, **extra: Any) -> dict[str
         "events": events_visible_to(user, ticket).select_related("actor"),
         "ccs": ticket.ccs.all(),
         "reply_form": extra.get("reply_form") or ReplyForm(),
+        "promise": customer_promise(ticket, zone=user.tzinfo),
     }
 
 

@@ -47,6 +47,8 @@ SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.webhooks.tasks.webhook_deliveries_redrive_task", 30),
     ("supportdesk.instances.tasks.maintenance_sweep_task", 30),
     ("supportdesk.instances.tasks.monitors_sweep_task", 60),
+    ("supportdesk.slas.tasks.sla_sweep_task", 30),
+    ("supportdesk.slas.tasks.sla_repair_task", 600),
 ]
 
 INSTALLED_APPS = [
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "supportdesk.notifications",
     "supportdesk.webhooks",
     "supportdesk.instances",
+    "supportdesk.slas",
     "supportdesk.console",
     "supportdesk.portal",
 ]

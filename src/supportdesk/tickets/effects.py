@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from supportdesk.accounts.models import User
+from supportdesk.slas.clocks import sla_ticket_changed
 from supportdesk.tickets.models import Message, Ticket
 from supportdesk.tickets.payloads import message_data, ticket_data
 from supportdesk.webhooks.services import webhook_event_emit
@@ -23,10 +24,22 @@ class TicketChange:
     message: Message | None = None
     changed: frozenset[str] = field(default_factory=frozenset)
     old_status: str | None = None
+    # A public agent reply's commitment: "next update by …" (tracked like an SLA target).
+    next_update_by: dt.datetime | None = None
 
 
 def ticket_changed(ticket: Ticket, change: TicketChange) -> None:
     _emit_webhooks(ticket, change)
+    sla_ticket_changed(
+        ticket,
+        actor=change.actor,
+        at=change.at,
+        created=change.created,
+        message=change.message,
+        changed=change.changed,
+        old_status=change.old_status,
+        next_update_by=change.next_update_by,
+    )
 
 
 def _emit_webhooks(ticket: Ticket, change: TicketChange) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from supportdesk.accounts.models import User
 from supportdesk.tickets.access import tickets_visible_to
@@ -31,14 +33,23 @@ class Queue:
                 return Q(status=Status.WAITING_ON_US)
             case "solved":
                 return Q(is_open=False)
+            case "at_risk":
+                # SLA clocks warned or breached, or due within the window (written by slas).
+                soon = timezone.now() + AT_RISK_WINDOW
+                return Q(is_open=True, sla_state__in=["warning", "breached"]) | Q(
+                    is_open=True, sla_due_at__lte=soon
+                )
             case _:
                 return Q()
 
+
+AT_RISK_WINDOW = dt.timedelta(hours=4)
 
 QUEUES = {
     q.key: q
     for q in (
         Queue("mine", "Mine"),
+        Queue("at_risk", "At risk (SLA)"),
         Queue("unassigned", "Unassigned"),
         Queue("open", "All open"),
         Queue("waiting", "Waiting on customer"),
@@ -54,7 +65,10 @@ SORTS = {
     "oldest": ("Oldest", ("created_at", "id")),
     "severity": ("Severity", ("severity", "-updated_at", "-id")),
     "number": ("Number", ("-number",)),
+    "sla": ("SLA due", (F("sla_due_at").asc(nulls_last=True), "id")),
 }
+# Queues whose natural order is not "last updated".
+DEFAULT_SORTS = {"at_risk": "sla"}
 
 
 def ticket_queue(

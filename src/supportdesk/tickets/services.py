@@ -371,13 +371,15 @@ def ticket_reply_add(
     resolution_kind: str | None = None,
     channel: str = Channel.PORTAL,
     is_automatic: bool = False,
+    next_update_by: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> Message:
     """Add a public reply or an internal note.
 
     An agent's public reply has the handbook's three parts (Status, Next steps, Expectations),
-    rendered as one message. A customer's reply on a ticket that waits on them, or that is solved,
-    reopens it."""
+    rendered as one message, and may commit to the next update (`next_update_by`), which is then
+    tracked like an SLA target. A customer's reply on a ticket that waits on them, or that is
+    solved, reopens it."""
     now = now or timezone.now()
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     for upload in attachments:
@@ -394,6 +396,15 @@ def ticket_reply_add(
             }
         )
     is_agent_reply = actor.is_agent and not internal
+    if next_update_by is not None:
+        if not is_agent_reply:
+            raise ValidationError(
+                {"next_update_by": "Only an agent's public reply commits to the next update."}
+            )
+        if timezone.is_naive(next_update_by):
+            raise ValidationError({"next_update_by": "Give the time with its time zone."})
+        if next_update_by <= now:
+            raise ValidationError({"next_update_by": "The next update must be in the future."})
     if not is_agent_reply:
         status_part = next_steps_part = expectations_part = ""
     text = _compose_reply_text(body, status_part, next_steps_part, expectations_part)
@@ -441,7 +452,12 @@ def ticket_reply_add(
     ticket_changed(
         ticket,
         TicketChange(
-            actor=actor, at=now, message=message, changed=frozenset(changed), old_status=old_status
+            actor=actor,
+            at=now,
+            message=message,
+            changed=frozenset(changed),
+            old_status=old_status,
+            next_update_by=next_update_by,
         ),
     )
     return message

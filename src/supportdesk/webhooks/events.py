@@ -17,4 +17,8 @@ EVENT_TYPES: dict[str, str] = {
     "maintenance.started": "A maintenance window started",
     "maintenance.completed": "A maintenance window ended",
     "maintenance.overrun": "A maintenance window passed its scheduled end with the instance down",
+    "sla.warning": "An SLA target or a promised update is getting close (global staff "
+    "subscriptions only)",
+    "sla.breached": "An SLA target or a promised update was missed (global staff subscriptions "
+    "only)",
 }

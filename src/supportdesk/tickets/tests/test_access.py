@@ -10,9 +10,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from supportdesk.accounts.models import User
+from supportdesk.accounts.models import Role, User
 from supportdesk.conftest import client_for
-from supportdesk.core.testing import make_ticket
+from supportdesk.core.testing import make_ticket, make_user
 from supportdesk.tickets import services
 from supportdesk.tickets.access import (
     access_attachment,
@@ -134,6 +134,23 @@ def _foreign_objects(outsider: User) -> dict[str, str]:
         "notification_id": str(notification.pk),
         "subscription_id": str(subscription.pk),
         "delivery_id": str(WebhookDelivery.objects.filter(subscription=subscription).first().pk),
+        **_sla_objects(),
+    }
+
+
+def _sla_objects() -> dict[str, str]:
+    """SLA configuration is staff-only: customers get 404 for every calendar, policy, shift."""
+    from supportdesk.slas.defaults import seed_defaults
+    from supportdesk.slas.models import Calendar, OnCallShift, SlaPolicy
+
+    seed_defaults()  # in case a transactional test emptied the seeded tables
+    agent = make_user(Role.AGENT)
+    now = dt.datetime.now(dt.UTC)
+    shift = OnCallShift.objects.create(user=agent, starts_at=now, ends_at=now + dt.timedelta(1))
+    return {
+        "calendar_id": str(Calendar.objects.first().pk),
+        "policy_id": str(SlaPolicy.objects.first().pk),
+        "shift_id": str(shift.pk),
     }
 
 

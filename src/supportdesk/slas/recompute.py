@@ -1,0 +1,413 @@
+"""Recomputing many clocks at once after a calendar or policy edit, with the batch engine.
+
+Rows are read with one raw query per chunk of tickets (instants as epoch seconds, no datetime
+objects), due instants computed with `BusinessClock.due_batch` (clocks with pauses one by one),
+the tickets' summaries (next SLA event, earliest unmet due, badge state) reduced with numpy, and
+everything written back in bulk: on PostgreSQL through COPY into a temporary table and one
+`UPDATE … FROM`, on SQLite with `executemany`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from supportdesk.sla import BusinessClock
+from supportdesk.slas import engine
+from supportdesk.slas.clocks import RANK_STATE, STATE_RANK
+from supportdesk.slas.models import ClockState, Metric, SlaPolicy
+
+NONE = np.int64(-1)  # "no instant" in the epoch arrays
+CHUNK_TICKETS = 100_000
+
+
+def _epoch_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"FLOOR(EXTRACT(EPOCH FROM {column}))::bigint"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"  # %% : a parameterised query
+
+
+@dataclass
+class Rows:
+    """A chunk of clocks (all clocks of the affected tickets), as columns."""
+
+    clock_id: np.ndarray
+    ticket_id: np.ndarray
+    match: np.ndarray  # True: this clock is recomputed
+    start: np.ndarray
+    target: np.ndarray
+    calendar_id: np.ndarray
+    pauses: dict[int, list[tuple[int, int | None]]]  # row index → pauses (most have none)
+    has_pause: np.ndarray
+    cycle: np.ndarray
+    warned_cycle: np.ndarray
+    met: np.ndarray
+    breached: np.ndarray
+    cancelled: np.ndarray
+    due: np.ndarray
+    warn: np.ndarray
+    next_event: np.ndarray
+    percent: np.ndarray
+    minutes: np.ndarray
+    severity: np.ndarray
+    metric: list[str]
+
+
+def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
+    def e(column: str, default: int = -1) -> str:
+        return f"COALESCE({_epoch_sql(column)}, {default})"
+
+    sql = f"""
+        SELECT c.id, c.ticket_id, CASE WHEN {match_sql} THEN 1 ELSE 0 END,
+               {e("c.started_at")}, COALESCE(c.target_seconds, 0), COALESCE(c.calendar_id, -1),
+               CASE WHEN CAST(c.pauses AS TEXT) = '[]' THEN NULL ELSE CAST(c.pauses AS TEXT) END,
+               c.cycle, c.warned_cycle, {e("c.met_at")}, {e("c.breached_at")},
+               CASE WHEN c.state = 'cancelled' THEN 1 ELSE 0 END, {e("c.due_at")},
+               {e("c.warn_at")}, {e("c.next_event_at")}, COALESCE(p.warn_at_percent, 75),
+               COALESCE(p.warn_minutes_before, 60), t.severity, c.metric
+        FROM slas_slaclock c
+        JOIN tickets_ticket t ON t.id = c.ticket_id
+        LEFT JOIN slas_slapolicy p ON p.id = c.policy_id
+        WHERE c.ticket_id > %s AND c.ticket_id <= %s AND t.is_open
+          AND c.ticket_id IN (
+              SELECT m.ticket_id FROM slas_slaclock m
+              WHERE m.ticket_id > %s AND m.ticket_id <= %s AND ({match_sql.replace("c.", "m.")})
+          )
+        ORDER BY c.ticket_id, c.id
+    """  # noqa: S608 - match_sql is one of two constants; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, lo, hi, lo, hi, *params])
+        data = cursor.fetchall()
+    if not data:
+        return None
+    cols = list(zip(*data, strict=True))
+
+    def ints(i: int) -> np.ndarray:
+        return np.array(cols[i], dtype=np.int64)
+
+    pauses: dict[int, list[tuple[int, int | None]]] = {}
+    for i, raw in enumerate(cols[6]):
+        if raw is not None:
+            found = json.loads(raw)
+            if found:
+                pauses[i] = [(int(b), None if x is None else int(x)) for b, x in found]
+    has_pause = np.zeros(len(data), dtype=bool)
+    has_pause[list(pauses)] = True
+    return Rows(
+        clock_id=ints(0),
+        ticket_id=ints(1),
+        match=ints(2) == 1,
+        start=ints(3),
+        target=ints(4),
+        calendar_id=ints(5),
+        pauses=pauses,
+        has_pause=has_pause,
+        cycle=ints(7),
+        warned_cycle=ints(8),
+        met=ints(9) >= 0,
+        breached=ints(10) >= 0,
+        cancelled=ints(11) == 1,
+        due=ints(12),
+        warn=ints(13),
+        next_event=ints(14),
+        percent=ints(15),
+        minutes=ints(16),
+        severity=ints(17),
+        metric=list(cols[18]),
+    )
+
+
+def _compute(rows: Rows, clocks: dict[int, BusinessClock], now: int) -> None:
+    """Due, warning and next event for the matching rows (in place)."""
+    hit = np.flatnonzero(rows.match & ~rows.cancelled & (rows.calendar_id >= 0))
+    for calendar_id in np.unique(rows.calendar_id[hit]):
+        clock = clocks[int(calendar_id)]
+        mine = hit[rows.calendar_id[hit] == calendar_id]
+        plain = mine[~rows.has_pause[mine]]
+        if plain.size:
+            starts, targets = rows.start[plain], rows.target[plain]
+            rows.due[plain] = clock.due_batch(starts, targets)
+            warn = np.full(plain.size, np.iinfo(np.int64).max, dtype=np.int64)
+            pct_budget = targets * rows.percent[plain] // 100
+            use = (rows.percent[plain] > 0) & (pct_budget > 0)
+            if use.any():
+                found = clock.due_batch(starts[use], pct_budget[use])
+                warn[use] = np.minimum(warn[use], found)
+            min_budget = targets - rows.minutes[plain] * 60
+            use = (rows.minutes[plain] > 0) & (min_budget > 0)
+            if use.any():
+                found = clock.due_batch(starts[use], min_budget[use])
+                warn[use] = np.minimum(warn[use], found)
+            warn[warn == np.iinfo(np.int64).max] = NONE
+            rows.warn[plain] = warn
+        for i in mine[rows.has_pause[mine]]:
+            due = clock.due_epoch(int(rows.start[i]), int(rows.target[i]), rows.pauses[i])
+            rows.due[i] = NONE if due is None else due
+            if due is None:
+                rows.warn[i] = NONE
+                continue
+            points = []
+            target = int(rows.target[i])
+            for budget in (
+                target * int(rows.percent[i]) // 100 if rows.percent[i] else 0,
+                target - int(rows.minutes[i]) * 60 if rows.minutes[i] else 0,
+            ):
+                if budget > 0:
+                    point = clock.due_epoch(int(rows.start[i]), budget, rows.pauses[i])
+                    if point is not None:
+                        points.append(point)
+            rows.warn[i] = min(points) if points else NONE
+    # Next event: the warning (if not yet sent this cycle) or the due instant; none once met,
+    # breached or cancelled.
+    ne = rows.next_event
+    ne[hit] = rows.due[hit]
+    warn_first = (rows.warn >= 0) & (rows.warned_cycle < rows.cycle) & (rows.warn < rows.due)
+    pick = hit[warn_first[hit]]
+    ne[pick] = rows.warn[pick]
+    done = rows.met | rows.breached | rows.cancelled | (rows.due < 0)
+    ne[hit[done[hit]]] = NONE
+    del now
+
+
+def _summaries(rows: Rows, now: int) -> tuple[np.ndarray, ...]:
+    """Per ticket: next event, earliest unmet due, its calendar, and the badge state rank."""
+    never = np.iinfo(np.int64).max
+    tickets, first = np.unique(rows.ticket_id, return_index=True)
+    ne = np.where(rows.next_event >= 0, rows.next_event, never)
+    unmet = ~rows.met & ~rows.cancelled & (rows.due >= 0)
+    due = np.where(unmet, rows.due, never)
+    paused = ~rows.met & ~rows.cancelled & (rows.due < 0) & (rows.target > 0)
+    warned = (rows.warned_cycle >= rows.cycle) | ((rows.warn >= 0) & (rows.warn <= now))
+    rank = np.full(rows.ticket_id.size, STATE_RANK["running"], dtype=np.int64)
+    rank[warned] = STATE_RANK["warning"]
+    rank[paused] = STATE_RANK["paused"]
+    rank[rows.met] = STATE_RANK["met"]
+    rank[rows.breached & ~rows.met] = STATE_RANK["breached"]
+    rank[rows.cancelled] = STATE_RANK[""]
+    next_event = np.minimum.reduceat(ne, first)
+    soonest = np.minimum.reduceat(due, first)
+    state = np.maximum.reduceat(rank, first)
+    # The calendar of the soonest due clock: sort by (ticket, due) and take each ticket's first.
+    order = np.lexsort((due, rows.ticket_id))
+    firsts = order[np.searchsorted(rows.ticket_id[order], tickets, side="left")]
+    calendar = np.where(soonest < never, rows.calendar_id[firsts], NONE)
+    next_event[next_event == never] = NONE
+    soonest[soonest == never] = NONE
+    return tickets, next_event, soonest, state, calendar
+
+
+def _write(rows: Rows, summaries: tuple[np.ndarray, ...], now: dt.datetime) -> None:
+    hit = np.flatnonzero(rows.match)
+    # Columns, not rows: (id, due, warn, next event, target, calendar, state-or-"").
+    target = rows.target[hit].copy()
+    target[target == 0] = NONE
+    clock_cols: list[np.ndarray | list[str]] = [
+        rows.clock_id[hit],
+        rows.due[hit],
+        rows.warn[hit],
+        rows.next_event[hit],
+        target,
+        rows.calendar_id[hit],
+        [ClockState.CANCELLED if c else "" for c in rows.cancelled[hit].tolist()],
+    ]
+    tickets, next_event, soonest, state, calendar = summaries
+    names = np.array([RANK_STATE[k] for k in range(len(RANK_STATE))], dtype=object)
+    ticket_cols: list[np.ndarray | list[str]] = [
+        tickets,
+        next_event,
+        soonest,
+        names[state].tolist(),
+        calendar,
+    ]
+    stamp = now.replace(microsecond=0)
+    if connection.vendor == "postgresql":
+        _write_postgresql(clock_cols, ticket_cols, stamp)
+    else:
+        _write_sqlite(clock_cols, ticket_cols, stamp)
+
+
+def _copy_text(columns: list[np.ndarray | list[str]]) -> str:
+    """Columns → PostgreSQL COPY text; -1 and "" are NULL. Built column-wise with numpy."""
+    texts = []
+    for column in columns:
+        if isinstance(column, np.ndarray):
+            text = column.astype(str)
+            text[column < 0] = "\\N"
+            texts.append(text.tolist())
+        else:
+            texts.append([v or "\\N" for v in column])
+    if not texts or not texts[0]:
+        return ""
+    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+
+
+def _write_postgresql(
+    clock_cols: list[np.ndarray | list[str]],
+    ticket_cols: list[np.ndarray | list[str]],
+    stamp: dt.datetime,
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS sla_clock_fix (id bigint, due bigint, "
+            "warn bigint, next bigint, target bigint, calendar bigint, state text) "
+            "ON COMMIT DROP"
+        )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS sla_ticket_fix (id bigint, next bigint, "
+            "due bigint, state text, calendar bigint) ON COMMIT DROP"
+        )
+        raw = cursor.cursor  # psycopg 3
+        with raw.copy("COPY sla_clock_fix FROM STDIN") as copy:
+            copy.write(_copy_text(clock_cols))
+        with raw.copy("COPY sla_ticket_fix FROM STDIN") as copy:
+            copy.write(_copy_text(ticket_cols))
+        cursor.execute(
+            """
+            UPDATE slas_slaclock c SET
+                due_at = to_timestamp(f.due), warn_at = to_timestamp(f.warn),
+                next_event_at = to_timestamp(f.next), target_seconds = f.target,
+                calendar_id = f.calendar, state = COALESCE(f.state, c.state), updated_at = %s
+            FROM sla_clock_fix f
+            WHERE c.id = f.id AND (
+                c.due_at IS DISTINCT FROM to_timestamp(f.due)
+                OR c.warn_at IS DISTINCT FROM to_timestamp(f.warn)
+                OR c.next_event_at IS DISTINCT FROM to_timestamp(f.next)
+                OR c.target_seconds IS DISTINCT FROM f.target
+                OR c.calendar_id IS DISTINCT FROM f.calendar
+                OR c.state IS DISTINCT FROM COALESCE(f.state, c.state))
+            """,
+            [stamp],
+        )
+        cursor.execute(
+            """
+            UPDATE tickets_ticket t SET
+                next_sla_event_at = to_timestamp(f.next), sla_due_at = to_timestamp(f.due),
+                sla_state = COALESCE(f.state, ''), sla_calendar_id = f.calendar
+            FROM sla_ticket_fix f
+            WHERE t.id = f.id AND (
+                t.next_sla_event_at IS DISTINCT FROM to_timestamp(f.next)
+                OR t.sla_due_at IS DISTINCT FROM to_timestamp(f.due)
+                OR t.sla_state IS DISTINCT FROM COALESCE(f.state, '')
+                OR t.sla_calendar_id IS DISTINCT FROM f.calendar)
+            """
+        )
+        cursor.execute("DROP TABLE sla_clock_fix")
+        cursor.execute("DROP TABLE sla_ticket_fix")
+
+
+def _sqlite_time(epoch: int) -> str | None:
+    if epoch < 0:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _write_sqlite(
+    clock_cols: list[np.ndarray | list[str]],
+    ticket_cols: list[np.ndarray | list[str]],
+    stamp: dt.datetime,
+) -> None:
+    def as_rows(cols: list[np.ndarray | list[str]]) -> list[tuple[Any, ...]]:
+        plain = [c.tolist() if isinstance(c, np.ndarray) else c for c in cols]
+        return list(zip(*plain, strict=True))
+
+    clock_rows, ticket_rows = as_rows(clock_cols), as_rows(ticket_cols)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE slas_slaclock SET due_at = %s, warn_at = %s, next_event_at = %s, "
+            "target_seconds = %s, calendar_id = %s, state = COALESCE(%s, state), updated_at = %s "
+            "WHERE id = %s",
+            [
+                (
+                    _sqlite_time(due),
+                    _sqlite_time(warn),
+                    _sqlite_time(nxt),
+                    None if target < 0 else target,
+                    None if cal < 0 else cal,
+                    state or None,
+                    stamp.strftime("%Y-%m-%d %H:%M:%S"),
+                    pk,
+                )
+                for pk, due, warn, nxt, target, cal, state in clock_rows
+            ],
+        )
+        cursor.executemany(
+            "UPDATE tickets_ticket SET next_sla_event_at = %s, sla_due_at = %s, sla_state = %s, "
+            "sla_calendar_id = %s WHERE id = %s",
+            [
+                (_sqlite_time(nxt), _sqlite_time(due), state, None if cal < 0 else cal, pk)
+                for pk, nxt, due, state, cal in ticket_rows
+            ],
+        )
+
+
+def _retarget(rows: Rows, policy: SlaPolicy) -> None:
+    """A policy edit: each matching clock takes the policy's current target for its ticket's
+    severity (or is cancelled when the policy no longer has one)."""
+    targets = {(t.severity, t.metric): t for t in policy.targets.all()}
+    for i in np.flatnonzero(rows.match):
+        metric = rows.metric[i]
+        if metric == Metric.COMMITMENT:
+            continue
+        target = targets.get((int(rows.severity[i]), metric))
+        if target is None:
+            rows.cancelled[i] = True
+            rows.due[i] = rows.warn[i] = rows.next_event[i] = NONE
+        else:
+            rows.target[i] = target.target_seconds
+            rows.calendar_id[i] = target.calendar_id
+            rows.percent[i] = policy.warn_at_percent
+            rows.minutes[i] = policy.warn_minutes_before
+
+
+def sla_recompute(
+    *,
+    calendar_id: int | None = None,
+    policy_id: int | None = None,
+    now: dt.datetime | None = None,
+    chunk: int = CHUNK_TICKETS,
+) -> int:
+    """Recompute every open, unmet clock on `calendar_id` (or of `policy_id`) and the summaries
+    of their tickets. Returns how many tickets it touched. Safe to run twice: it derives
+    everything from the stored start, target and pauses."""
+    if (calendar_id is None) == (policy_id is None):
+        raise ValueError("recompute one calendar or one policy")
+    now = now or timezone.now()
+    now_epoch = int(now.timestamp())
+    base = "c.met_at IS NULL AND c.state <> 'cancelled' AND c.metric <> 'commitment'"
+    params: list[Any]
+    if calendar_id is not None:
+        match_sql, params = f"{base} AND c.calendar_id = %s", [calendar_id]
+        policy = None
+    else:
+        assert policy_id is not None
+        match_sql, params = f"{base} AND c.policy_id = %s", [policy_id]
+        policy = SlaPolicy.objects.prefetch_related("targets").get(pk=policy_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(c.ticket_id), MAX(c.ticket_id) FROM slas_slaclock c WHERE {match_sql}",  # noqa: S608
+            params,
+        )
+        lo, hi = cursor.fetchone()
+    if lo is None:
+        return 0
+    clocks = engine.calendar_clocks()
+    touched = 0
+    start = lo - 1
+    while start < hi:
+        end = start + chunk
+        with transaction.atomic():
+            rows = _load(match_sql, params, start, end)
+            if rows is not None:
+                if policy is not None:
+                    _retarget(rows, policy)
+                _compute(rows, clocks, now_epoch)
+                summaries = _summaries(rows, now_epoch)
+                _write(rows, summaries, now)
+                touched += len(summaries[0])
+        start = end
+    return touched

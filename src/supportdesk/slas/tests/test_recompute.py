@@ -1,0 +1,81 @@
+"""The bulk recompute (batch engine, bulk write) agrees with the one-ticket path, clock by clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from supportdesk.core.testing import make_ticket
+from supportdesk.slas import clocks as sla
+from supportdesk.slas.models import Calendar, SlaClock, SlaPolicy
+from supportdesk.slas.recompute import sla_recompute
+from supportdesk.slas.tests.helpers import pt
+from supportdesk.tickets import services
+from supportdesk.tickets.models import ResolutionKind, Status, Ticket
+
+pytestmark = pytest.mark.django_db
+CLOCK_FIELDS = ("id", "due_at", "warn_at", "next_event_at", "state", "target_seconds")
+TICKET_FIELDS = ("id", "next_sla_event_at", "sla_due_at", "sla_state", "sla_calendar_id")
+
+
+def snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    return (
+        list(SlaClock.objects.order_by("id").values_list(*CLOCK_FIELDS)),
+        list(Ticket.objects.order_by("id").values_list(*TICKET_FIELDS)),
+    )
+
+
+@pytest.fixture
+def mixed(contact, agent):
+    """Tickets in every state: running, warned, breached, paused, reopened, with a commitment."""
+    plain = make_ticket(contact, severity=1, now=pt(0, 9))
+    two = make_ticket(contact, severity=2, now=pt(0, 11))
+    waiting = make_ticket(contact, severity=1, now=pt(0, 10))
+    services.ticket_reply_add(
+        actor=agent,
+        ticket=waiting,
+        status_part="Logs?",
+        new_status=Status.WAITING_ON_CUSTOMER,
+        now=pt(0, 12),
+    )
+    reopened = make_ticket(contact, severity=1, now=pt(0, 13))
+    services.ticket_update(
+        actor=agent, ticket=reopened, status=Status.WAITING_ON_CUSTOMER, now=pt(0, 14)
+    )
+    services.ticket_update(actor=agent, ticket=reopened, status=Status.OPEN, now=pt(1, 10))
+    services.ticket_update(
+        actor=agent,
+        ticket=reopened,
+        status=Status.SOLVED,
+        resolution_kind=ResolutionKind.FIX,
+        now=pt(1, 12),
+    )
+    services.ticket_reply_add(actor=contact, ticket=reopened, body="Again", now=pt(1, 15))
+    promised = make_ticket(contact, severity=2, now=pt(0, 9))
+    services.ticket_reply_add(
+        actor=agent, ticket=promised, status_part="x", next_update_by=pt(1, 9), now=pt(0, 10)
+    )
+    sla.sla_sweep(now=pt(2, 12))  # warnings and a breach or two
+    return [plain, two, waiting, reopened, promised]
+
+
+def test_bulk_recompute_of_a_calendar_matches_the_one_ticket_path(mixed):
+    before = snapshot()
+    unmet = SlaClock.objects.exclude(metric="commitment").filter(met_at=None)
+    affected = set(unmet.values_list("ticket_id", flat=True))
+    unmet.update(due_at=None, warn_at=None, next_event_at=None)
+    Ticket.objects.filter(pk__in=affected).update(
+        next_sla_event_at=None, sla_due_at=None, sla_state=""
+    )
+    business = Calendar.objects.get(slug="business-hours")
+    assert sla_recompute(calendar_id=business.pk, now=pt(2, 12)) == len(affected) == 4
+    assert snapshot() == before
+
+
+def test_bulk_recompute_of_a_policy_matches_the_one_ticket_path(mixed):
+    before = snapshot()
+    SlaClock.objects.exclude(metric="commitment").filter(met_at=None).update(
+        due_at=None, warn_at=None, next_event_at=None
+    )
+    policy = SlaPolicy.objects.get(kind="self_hosted")
+    sla_recompute(policy_id=policy.pk, now=pt(2, 12))
+    assert snapshot() == before
