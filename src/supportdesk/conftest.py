@@ -29,6 +29,20 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _seeded_defaults(request: Any) -> None:
+    """Rows that data migrations seed (the default SLA calendars and policies), present in every
+    database test — even after a transactional test in this process emptied the tables."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    transactional = marker.kwargs.get("transaction", False)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from supportdesk.slas.defaults import seed_defaults
+
+    seed_defaults()
+
+
 @pytest.fixture
 def org(db: Any) -> Organization:
     return make_org("Acme", domain="acme.test")

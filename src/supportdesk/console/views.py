@@ -23,10 +23,10 @@ from supportdesk.console.forms import (
 from supportdesk.core.forms import apply_service_errors, parse_addresses
 from supportdesk.core.pagination import CappedPaginator
 from supportdesk.core.views import staff_required
-from supportdesk.instances.reports import ticket_panel
+from supportdesk.instances.reports import ticket_panel as instances_panel
 from supportdesk.notifications.selectors import unread_count
 from supportdesk.organizations.models import Organization
-from supportdesk.slas.selectors import ticket_panel
+from supportdesk.slas.selectors import ticket_panel as sla_panel
 from supportdesk.tickets import services
 from supportdesk.tickets.access import access_ticket, events_visible_to, messages_visible_to
 from supportdesk.tickets.models import Channel, Severity, Status, Ticket
@@ -156,13 +156,13 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "contract": organization.active_contract() if organization else None,
         "instances": organization.instances.all() if organization else [],
         "reply_form": forms.get("reply_form") or AgentReplyForm(tz=user.tzinfo),
-        "sla": ticket_panel(ticket),
+        "sla": sla_panel(ticket),
         "note_form": forms.get("note_form") or NoteForm(),
         "properties_form": forms.get("properties_form")
         or TicketPropertiesForm(initial=TicketPropertiesForm.initial_for(ticket), tz=user.tzinfo),
         "cc_form": forms.get("cc_form") or CcForm(),
         "missing_parts": forms.get("missing_parts", []),
-        **ticket_panel(ticket),
+        **instances_panel(ticket),
     }
     if organization is not None:
         context["open_ticket_count"] = organization.tickets.filter(is_open=True).count()

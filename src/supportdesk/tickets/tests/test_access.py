@@ -140,10 +140,8 @@ def _foreign_objects(outsider: User) -> dict[str, str]:
 
 def _sla_objects() -> dict[str, str]:
     """SLA configuration is staff-only: customers get 404 for every calendar, policy, shift."""
-    from supportdesk.slas.defaults import seed_defaults
     from supportdesk.slas.models import Calendar, OnCallShift, SlaPolicy
 
-    seed_defaults()  # in case a transactional test emptied the seeded tables
     agent = make_user(Role.AGENT)
     now = dt.datetime.now(dt.UTC)
     shift = OnCallShift.objects.create(user=agent, starts_at=now, ends_at=now + dt.timedelta(1))
