@@ -64,7 +64,12 @@ EpochPause = tuple[int, int | None]
 _INF = 1 << 62
 # lo, hi, starts (padded), ends, cum_end, start_buckets, start_shift, cum_buckets, cum_shift
 _Fast = tuple[int, int, list[int], list[int], list[int], list[int], int, list[int], int]
-_from_epoch = datetime.fromtimestamp
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _from_epoch(t: int, tz: object = UTC) -> datetime:
+    """Epoch seconds → UTC datetime (the epoch plus a timedelta: cheaper than fromtimestamp)."""
+    return _EPOCH + timedelta(0, t)
 
 
 def _utc_year(t: int) -> int:
@@ -291,12 +296,13 @@ class BusinessClock:
         # The hot path: one call per ticket when recomputing a queue, so it is kept lean (the
         # same arithmetic as _due_plain, inlined; measured in bench/sla.py).
         try:
-            tz = start.tzinfo
-            if tz is not UTC and (tz is None or start.utcoffset() is None):
-                raise _naive(start, "start")
-            t = int(start.timestamp())  # floors: the horizon starts in 1971, so t > 0
-        except AttributeError:
+            # Subtracting an aware epoch refuses naive datetimes (TypeError) and, unlike
+            # timestamp(), needs no utcoffset() call; days/seconds floor like int(timestamp())
+            # for instants after 1970 (the horizon starts in 1971).
+            since = start - _EPOCH
+        except TypeError:
             raise _naive(start, "start") from None
+        t = since.days * 86400 + since.seconds
         if type(target) is timedelta and not target.microseconds:
             x = target.days * 86400 + target.seconds
         elif type(target) is int:
@@ -325,7 +331,7 @@ class BusinessClock:
         j = cum_buckets[wanted >> cum_shift]
         while cum_end[j] < wanted:
             j += 1
-        return _from_epoch(ends[j] - cum_end[j] + wanted, UTC)
+        return _EPOCH + timedelta(0, ends[j] - cum_end[j] + wanted)
 
     def elapsed(self, start: datetime, end: datetime, pauses: Sequence[Pause] = ()) -> int:
         """Business seconds in ``[start, end)`` minus those inside ``pauses``."""
