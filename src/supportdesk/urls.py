@@ -1,5 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from supportdesk.api.errors import not_found as api_not_found
 from supportdesk.core import views as core_views
 
 urlpatterns = [
@@ -10,6 +11,9 @@ urlpatterns = [
     path("portal/", include("supportdesk.portal.urls")),
     path("notifications/", include("supportdesk.notifications.urls")),
     path("console/webhooks/", include("supportdesk.webhooks.urls")),
+    path("api/v1/", include("supportdesk.api.urls")),
+    re_path(r"^api/", api_not_found),
+    path("", include("supportdesk.api.page_urls")),
     path(
         "attachments/<uuid:attachment_id>/",
         core_views.attachment_download,
