@@ -12,7 +12,7 @@ urlpatterns = [
     path("notifications/", include("supportdesk.notifications.urls")),
     path("console/webhooks/", include("supportdesk.webhooks.urls")),
     path("api/v1/", include("supportdesk.api.urls")),
-    re_path(r"^api/", api_not_found),
+    re_path(r"^api/", api_not_found, name="api_not_found"),
     path("", include("supportdesk.api.page_urls")),
     path(
         "attachments/<uuid:attachment_id>/",

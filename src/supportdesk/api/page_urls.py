@@ -9,7 +9,7 @@ urlpatterns = [
     path("settings/tokens/<int:token_id>/revoke/", pages.token_revoke, name="token_revoke"),
     path("console/integrations/", pages.integrations, name="integrations"),
     path(
-        "console/integrations/<int:user_id>/tokens/",
+        "console/integrations/<int:account_id>/tokens/",
         pages.integration_token_new,
         name="integration_token_new",
     ),

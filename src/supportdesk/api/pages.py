@@ -146,9 +146,9 @@ def integrations(request: HttpRequest) -> HttpResponse:
 
 @lead_required
 @require_POST
-def integration_token_new(request: HttpRequest, user_id: int) -> HttpResponse:
+def integration_token_new(request: HttpRequest, account_id: int) -> HttpResponse:
     lead = _user(request)
-    account = get_object_or_404(IntegrationAccount.objects.select_related("user"), user_id=user_id)
+    account = get_object_or_404(IntegrationAccount.objects.select_related("user"), pk=account_id)
     form = TokenForm(request.POST, user=account.user, prefix="token")
     if form.is_valid():
         try:

@@ -217,9 +217,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     requester = UserRefSerializer(read_only=True)
     assignee = UserRefSerializer(read_only=True, allow_null=True)
     ccs = UserRefSerializer(many=True, read_only=True)
-    tags: Any = serializers.SlugRelatedField(
-        many=True, read_only=True, slug_field="name"
-    )
+    tags: Any = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     resolution_kind = serializers.CharField(read_only=True)
     url = serializers.SerializerMethodField()
 
