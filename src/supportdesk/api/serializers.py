@@ -251,8 +251,18 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
 
 
 class TicketCreateSerializer(serializers.Serializer[Any]):
-    subject = serializers.CharField(max_length=250)
-    description = serializers.CharField(max_length=100_000)
+    subject = serializers.CharField(
+        max_length=250,
+        error_messages={
+            "blank": "A ticket needs a subject.",
+            "required": "A ticket needs a subject.",
+            "max_length": "Keep the subject under 250 characters.",
+        },
+    )
+    description = serializers.CharField(
+        max_length=100_000,
+        error_messages={"blank": "Describe the issue.", "required": "Describe the issue."},
+    )
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV2)
     requester = serializers.EmailField(
         required=False, help_text="Staff: the customer the ticket is for (their email address)."
