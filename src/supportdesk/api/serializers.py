@@ -369,6 +369,16 @@ class WebhookSubscriptionWithSecretSerializer(WebhookSubscriptionSerializer):
         read_only_fields = fields
 
 
+class WebhookSubscriptionUpdatedSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(
+        required=False, help_text="Only when the secret was rotated: store it now."
+    )
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+        read_only_fields = WebhookSubscriptionSerializer.Meta.fields
+
+
 class WebhookSubscriptionCreateSerializer(serializers.Serializer[Any]):
     url = serializers.CharField(max_length=500)
     events = serializers.ListField(

@@ -443,9 +443,7 @@ class AttachmentDownload(ApiView):
         summary="Download an attachment",
         description="Always a download (Content-Disposition: attachment), never rendered.",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file's bytes"
-            )
+            (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file's bytes")
         },
     )
     def get(self, request: Request, attachment_id: str) -> Any:

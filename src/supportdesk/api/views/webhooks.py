@@ -21,6 +21,7 @@ from supportdesk.api.serializers import (
     WebhookDeliverySerializer,
     WebhookSubscriptionCreateSerializer,
     WebhookSubscriptionSerializer,
+    WebhookSubscriptionUpdatedSerializer,
     WebhookSubscriptionUpdateSerializer,
     WebhookSubscriptionWithSecretSerializer,
 )
@@ -122,7 +123,7 @@ class SubscriptionDetail(WebhookView):
         summary="Enable, disable, or rotate the secret",
         description="With rotate_secret the response carries the new secret, once.",
         request=WebhookSubscriptionUpdateSerializer,
-        responses={200: WebhookSubscriptionWithSecretSerializer},
+        responses={200: WebhookSubscriptionUpdatedSerializer},
     )
     def patch(self, request: Request, subscription_id: int) -> Response:
         subscription = access_subscription(self.user, subscription_id)
@@ -135,7 +136,7 @@ class SubscriptionDetail(WebhookView):
             is_active=data.get("is_active"),
             rotate_secret=data["rotate_secret"],
         )
-        body = dict(WebhookSubscriptionWithSecretSerializer(subscription).data)
+        body = dict(WebhookSubscriptionUpdatedSerializer(subscription).data)
         if not data["rotate_secret"]:
             body.pop("secret")
         return Response(body)
