@@ -49,19 +49,3 @@ def error_of(response: Any) -> dict[str, Any]:
     assert error["code"]
     assert error["message"]
     return error
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print how many cases Schemathesis generated (reported by test_schemathesis.py, also from
-    xdist workers, through the reports' user properties)."""
-    counts: dict[str, int] = {}
-    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
-        "failed", []
-    ):
-        for name, value in getattr(report, "user_properties", []):
-            if name.startswith("schemathesis_cases:"):
-                counts[name.split(":", 1)[1]] = value
-    if counts:
-        total = sum(counts.values())
-        parts = ", ".join(f"{who}: {n}" for who, n in sorted(counts.items()))
-        terminalreporter.write_line(f"Schemathesis generated {total} cases ({parts})")

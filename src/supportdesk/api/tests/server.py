@@ -28,7 +28,7 @@ def free_port() -> int:
 def production_env(database_url: str, **extra: str) -> dict[str, str]:
     src = str(Path(__file__).resolve().parents[3])
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
         "DJANGO_SETTINGS_MODULE": "supportdesk.settings.production",
         "SECRET_KEY": TEST_SECRET_KEY,
