@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -167,7 +167,7 @@ def filtered_tickets(user: User, params: dict[str, Any]) -> QuerySet[Ticket]:
 
 
 def _ticket_response(request: Request, ticket: Ticket, status: int = 200) -> Response:
-    ticket = prefetched(Ticket.objects.filter(pk=ticket.pk)).get()
+    prefetch_related_objects([ticket], "ccs", "tags")
     body = TicketSerializer(ticket, context={"request": request}).data
     return Response(body, status=status, headers={"ETag": etag(ticket)})
 
@@ -300,10 +300,8 @@ class TicketDetail(ApiView):
         changes: dict[str, Any] = dict(serializer.validated_data)
         if "assignee" in changes and changes["assignee"] is not None:
             changes["assignee"] = get_object_or_404(User, pk=changes["assignee"])
-        ticket = services.ticket_update(
-            actor=self.user, ticket=ticket, expected_version=version, **changes
-        )
-        return _ticket_response(request, ticket)
+        services.ticket_update(actor=self.user, ticket=ticket, expected_version=version, **changes)
+        return _ticket_response(request, access_ticket(self.user, number))
 
 
 class MessageList(ApiView):
