@@ -248,8 +248,8 @@ def main() -> int:
             + " ".join(f"{percentile(level.by_kind.get(k, [0.0]), 0.95):>8.1f}" for k, _ in MIX)
         )
     print(
-        f"\n(load average: the machine's 1-minute run queue at the end of each level; {os.cpu_count()}"
-        " cores, shared by the server, the load generator and anything else running)"
+        "\n(load avg: the machine's 1-minute run queue at the end of each level, on "
+        f"{os.cpu_count()} cores shared by the server, the load generator and anything else)"
     )
     errors = sum(sum(level.errors.values()) for level in results)
     at20 = next((lv for lv in results if lv.clients == 20), None)
