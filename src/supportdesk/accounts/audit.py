@@ -25,10 +25,14 @@ EXPORT_LIMIT = 100_000
 
 class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[("", "Every event"), *SecurityEvent.Kind.choices], required=False
+        choices=[("", "Every event"), *SecurityEvent.Kind.choices],
+        required=False,
+        widget=forms.Select(attrs={"aria-label": "Event"}),
     )
     who = forms.CharField(
-        required=False, max_length=254, help_text="Email address (or part of it), or an IP"
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(attrs={"placeholder": "Email (or part) or IP"}),
     )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
