@@ -5,7 +5,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from supportdesk.accounts.models import Role
+from supportdesk.accounts.models import Role, User
+from supportdesk.api.models import ApiToken
 from supportdesk.api.tokens import api_token_create, integration_account_create
 from supportdesk.core.access_matrix import (
     FORBIDDEN,
@@ -28,7 +29,7 @@ def build(world: World) -> None:
     lead = world.users["lead"]
     expires = timezone.now() + dt.timedelta(days=30)
 
-    def token_of(user, name="revocable"):
+    def token_of(user: User, name: str = "revocable") -> ApiToken:
         return api_token_create(actor=user, name=name, scopes=["read"], expires_at=expires).token
 
     # A second token per role for the revoke page (the first is the one the matrix sends).

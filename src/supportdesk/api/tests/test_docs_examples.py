@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[4]
 EXAMPLE = ROOT / "docs" / "examples" / "verify_webhook.py"
 
 
-def load_example():
+def load_example() -> Any:
     spec = importlib.util.spec_from_file_location("verify_webhook", EXAMPLE)
     assert spec is not None
     assert spec.loader is not None

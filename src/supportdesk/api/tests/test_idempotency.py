@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -89,7 +90,7 @@ def test_concurrent_retries_with_one_key_make_exactly_one_ticket(contact):
     secret = make_token(contact, ["read", "write"])
     threads_count = 8
     barrier = threading.Barrier(threads_count)
-    results: list[tuple[int, dict]] = []
+    results: list[tuple[int, dict[str, Any]]] = []
     errors: list[BaseException] = []
 
     def retry() -> None:

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.test import Client, override_settings
 
 from supportdesk.api import ratelimit
@@ -75,7 +76,7 @@ def test_windows_are_counted_in_the_database_and_pruned(contact):
 @override_settings(SUPPORTDESK_API_RATE_LIMIT_STORE="cache")
 def test_the_cache_store_refuses_a_per_process_cache():
     with pytest.raises(ImproperlyConfigured, match="needs a shared cache"):
-        ratelimit.ApiRateLimitMiddleware(lambda request: None)
+        ratelimit.ApiRateLimitMiddleware(lambda request: HttpResponse())
 
 
 @override_settings(

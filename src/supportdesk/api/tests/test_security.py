@@ -188,7 +188,12 @@ def test_in_a_browser_nothing_hostile_runs_and_the_docs_render_under_the_csp(
     page = context.new_page()
     dialogs: list[str] = []
     errors: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     def sign_in(email: str) -> None:
