@@ -64,9 +64,13 @@ def _hit_cache(keys: Sequence[str], window: int) -> dict[str, int]:
     return counts
 
 
+def clock() -> float:
+    return time.time()
+
+
 def rate_limit_hit(keys: dict[str, int], *, now: float | None = None) -> Verdict:
     """Count one request against each key (key → limit per minute) and say whether it may pass."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
     store = settings.SUPPORTDESK_API_RATE_LIMIT_STORE
     if store == "database":
