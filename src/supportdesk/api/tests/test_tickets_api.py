@@ -86,7 +86,9 @@ def test_list_query_count_does_not_grow_with_the_page(
     assert len(response.json()["results"]) == 30
 
 
-def test_customers_open_tickets_for_themselves_and_errors_name_the_field(api, contact, agent):
+def test_customers_open_tickets_for_themselves_and_errors_name_the_field(
+    api, contact, colleague, agent
+):
     client = api(contact)
     response = client.post(
         "/api/v1/tickets/",
@@ -108,6 +110,17 @@ def test_customers_open_tickets_for_themselves_and_errors_name_the_field(api, co
     )
     assert response.status_code == 403
     assert "reported-at" in error_of(response)["message"]
+    response = client.post(
+        "/api/v1/tickets/",
+        {"subject": "x", "description": "y", "requester": colleague.email},
+        content_type=JSON,
+    )
+    assert response.status_code == 403
+    assert error_of(response)["message"] == "Customers open tickets for themselves."
+    response = client.post(
+        "/api/v1/tickets/", {"subject": "x", "description": "y", "tags": ["vip"]}, content_type=JSON
+    )
+    assert error_of(response)["fields"] == {"tags": ["Only staff tag tickets."]}
     # Validation errors name the field, from the serializer and from the service alike.
     response = client.post("/api/v1/tickets/", {"description": "  "}, content_type=JSON)
     assert set(error_of(response)["fields"]) == {"subject", "description"}

@@ -212,6 +212,9 @@ class TicketList(ApiView):
         data = serializer.validated_data
         user = self.user
 
+        if data["tags"] and not user.is_staff:
+            raise serializers.ValidationError({"tags": ["Only staff tag tickets."]})
+
         def create() -> tuple[int, dict[str, Any]]:
             requester = None
             if data.get("requester"):
@@ -229,7 +232,7 @@ class TicketList(ApiView):
                 subject=data["subject"],
                 description=data["description"],
                 severity=data["severity"],
-                requester=requester if user.is_staff else None,
+                requester=requester,
                 ccs=ccs,
                 attachments=uploads_from(data["attachments"]),
                 channel=Channel.API,
