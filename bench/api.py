@@ -123,6 +123,7 @@ class Level:
     by_kind: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    cpu_ms: float = 0.0  # CPU time the gunicorn workers used during the level
 
 
 async def one_request(client, kind: str, setup: dict, rng: random.Random):
@@ -194,6 +195,16 @@ async def run_level(base: str, clients: int, duration: float, setup: dict) -> Le
     return level
 
 
+def workers_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU time used so far by gunicorn's worker processes (from /proc)."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    ticks = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
@@ -223,19 +234,21 @@ def main() -> int:
             asyncio.run(run_level(server.url, 4, min(5.0, args.duration), setup))  # warm up
             header = (
                 f"{'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-                f"{'p99 ms':>8} {'errors':>7} {'load avg':>9}"
+                f"{'p99 ms':>8} {'errors':>7} {'load avg':>9} {'CPU ms/req':>10}"
             )
             print(header)
             results = []
             for clients in levels:
+                cpu_before = workers_cpu_seconds(server.pid)
                 level = asyncio.run(run_level(server.url, clients, args.duration, setup))
+                level.cpu_ms = (workers_cpu_seconds(server.pid) - cpu_before) * 1000
                 results.append(level)
                 lat = level.latencies
                 print(
                     f"{clients:>7} {len(lat):>9,} {len(lat) / level.elapsed:>8.1f} "
                     f"{statistics.median(lat):>8.1f} {percentile(lat, 0.95):>8.1f} "
                     f"{percentile(lat, 0.99):>8.1f} {sum(level.errors.values()):>7} "
-                    f"{os.getloadavg()[0]:>9.2f}",
+                    f"{os.getloadavg()[0]:>9.2f} {level.cpu_ms / len(lat):>10.1f}",
                     flush=True,
                 )
                 for reason, count in sorted(level.errors.items()):
@@ -249,7 +262,13 @@ def main() -> int:
         )
     print(
         "\n(load avg: the machine's 1-minute run queue at the end of each level, on "
-        f"{os.cpu_count()} cores shared by the server, the load generator and anything else)"
+        f"{os.cpu_count()} cores shared by the server, PostgreSQL, the load generator and anything "
+        "else; CPU ms/req: the gunicorn workers' CPU time per request)"
+    )
+    cpu = sum(level.cpu_ms for level in results) / sum(len(level.latencies) for level in results)
+    print(
+        f"server CPU per request over all levels: {cpu:.1f} ms, so {args.workers} workers with a "
+        f"core each would serve at most {args.workers * 1000 / cpu:.0f} requests/s"
     )
     errors = sum(sum(level.errors.values()) for level in results)
     at20 = next((lv for lv in results if lv.clients == 20), None)

@@ -60,6 +60,7 @@ class Server:
     url: str
     env: dict[str, str]
     access_log: Path
+    pid: int  # gunicorn's master process
 
 
 @contextmanager
@@ -100,7 +101,7 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, log_dir: Path) -> Iterato
                     "gunicorn did not start:\n" + (log_dir / "error.log").read_text()
                 )
             time.sleep(0.2)
-        yield Server(url=url, env=env, access_log=access_log)
+        yield Server(url=url, env=env, access_log=access_log, pid=process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
