@@ -4,9 +4,10 @@ writes are parsed here and handed to the same service functions the console and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -75,6 +76,39 @@ def organization_ref(organization: Organization | None) -> dict[str, Any] | None
     if organization is None:
         return None
     return {"slug": organization.slug, "name": organization.name}
+
+
+@dataclass(frozen=True)
+class TicketExtras:
+    """The CCs and tags of a page of tickets, read with one plain query each: building a related
+    manager per ticket (prefetch_related) cost more than the rest of the page together."""
+
+    ccs: dict[int, list[dict[str, Any] | None]]
+    tags: dict[int, list[str]]
+
+    @classmethod
+    def of(cls, tickets: Sequence[Ticket]) -> TicketExtras:
+        ids = [t.pk for t in tickets]
+        ccs: dict[int, list[dict[str, Any] | None]] = {}
+        tags: dict[int, list[str]] = {}
+        if not ids:
+            return cls(ccs, tags)
+        rows = (
+            Ticket.ccs.through.objects.filter(ticket_id__in=ids)
+            .order_by("user__name", "user__email")
+            .values_list("ticket_id", "user_id", "user__email", "user__name", "user__role")
+        )
+        for ticket_id, user_id, email, name, role in rows:
+            ccs.setdefault(ticket_id, []).append(
+                user_ref(User(pk=user_id, email=email, name=name, role=role))
+            )
+        for ticket_id, tag in (
+            Ticket.tags.through.objects.filter(ticket_id__in=ids)
+            .order_by("tag__name")
+            .values_list("ticket_id", "tag__name")
+        ):
+            tags.setdefault(ticket_id, []).append(tag)
+        return cls(ccs, tags)
 
 
 class UserRefSerializer(serializers.ModelSerializer[User]):
@@ -213,7 +247,19 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
         read_only_fields = fields
 
     def get_download_url(self, attachment: Attachment) -> str:
-        return reverse("api:attachment-download", args=[attachment.pk])
+        return f"/api/v1/attachments/{attachment.pk}/download/"
+
+    def to_representation(self, attachment: Attachment) -> dict[str, Any]:
+        return {
+            "id": str(attachment.pk),
+            "filename": attachment.filename,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+            "message": attachment.message_id,
+            "created_at": _iso(attachment.created_at),
+            "download_url": self.get_download_url(attachment),
+        }
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
@@ -240,6 +286,23 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
             "created_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, message: Message) -> dict[str, Any]:
+        attachment = AttachmentSerializer()
+        return {
+            "id": message.pk,
+            "kind": message.kind,
+            "author": user_ref(message.author),
+            "is_automatic": message.is_automatic,
+            "channel": message.channel,
+            "body_text": message.body_text,
+            "body_html": message.body_html,
+            "status": message.status_part,
+            "next_steps": message.next_steps_part,
+            "expectations": message.expectations_part,
+            "attachments": [attachment.to_representation(a) for a in message.attachments.all()],
+            "created_at": _iso(message.created_at),
+        }
 
 
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
@@ -279,6 +342,18 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     def get_url(self, ticket: Ticket) -> str:
         return f"/api/v1/tickets/{ticket.number}/"
 
+    def _ccs(self, ticket: Ticket) -> list[dict[str, Any] | None]:
+        extras: TicketExtras | None = self.context.get("extras")
+        if extras is not None:
+            return extras.ccs.get(ticket.pk, [])
+        return [user_ref(u) for u in ticket.ccs.all()]
+
+    def _tags(self, ticket: Ticket) -> list[str]:
+        extras: TicketExtras | None = self.context.get("extras")
+        if extras is not None:
+            return extras.tags.get(ticket.pk, [])
+        return [t.name for t in ticket.tags.all()]
+
     def to_representation(self, ticket: Ticket) -> dict[str, Any]:
         # The hot path of every ticket list: the same fields as declared above (the OpenAPI
         # document and Schemathesis check they agree), built without DRF's per-field machinery.
@@ -292,8 +367,8 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "organization": organization_ref(ticket.organization),
             "requester": user_ref(ticket.requester),
             "assignee": user_ref(ticket.assignee),
-            "ccs": [user_ref(u) for u in ticket.ccs.all()],
-            "tags": [t.name for t in ticket.tags.all()],
+            "ccs": self._ccs(ticket),
+            "tags": self._tags(ticket),
             "channel": ticket.channel,
             "reported_at": _iso(ticket.reported_at),
             "created_at": _iso(ticket.created_at),

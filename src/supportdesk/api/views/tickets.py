@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,6 +25,7 @@ from supportdesk.api.serializers import (
     MessageCreateSerializer,
     MessageSerializer,
     TicketCreateSerializer,
+    TicketExtras,
     TicketSerializer,
     TicketUpdateSerializer,
 )
@@ -87,9 +88,7 @@ def expected_version(request: Request, ticket: Ticket) -> int | None:
 
 
 def prefetched(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    return tickets.select_related("organization", "requester", "assignee").prefetch_related(
-        "ccs", "tags"
-    )
+    return tickets.select_related("organization", "requester", "assignee")
 
 
 class TicketFilterSerializer(serializers.Serializer[Any]):
@@ -167,8 +166,8 @@ def filtered_tickets(user: User, params: dict[str, Any]) -> QuerySet[Ticket]:
 
 
 def _ticket_response(request: Request, ticket: Ticket, status: int = 200) -> Response:
-    prefetch_related_objects([ticket], "ccs", "tags")
-    body = TicketSerializer(ticket, context={"request": request}).data
+    context = {"request": request, "extras": TicketExtras.of([ticket])}
+    body = TicketSerializer(ticket, context=context).data
     return Response(body, status=status, headers={"ETag": etag(ticket)})
 
 
@@ -189,8 +188,9 @@ class TicketList(ApiView):
         self.ordering = filters.validated_data["ordering"]
         tickets = filtered_tickets(self.user, filters.validated_data)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(prefetched(tickets), request, view=self)
-        data = TicketSerializer(page, many=True, context={"request": request}).data
+        page = paginator.paginate_queryset(prefetched(tickets), request, view=self) or []
+        context = {"request": request, "extras": TicketExtras.of(page)}
+        data = TicketSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(
@@ -240,7 +240,8 @@ class TicketList(ApiView):
                 tags=data["tags"] if user.is_staff else (),
             )
             ticket = prefetched(Ticket.objects.filter(pk=ticket.pk)).get()
-            return 201, dict(TicketSerializer(ticket, context={"request": request}).data)
+            context = {"request": request, "extras": TicketExtras.of([ticket])}
+            return 201, dict(TicketSerializer(ticket, context=context).data)
 
         if key is None:
             status, body = create()
