@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -244,7 +245,9 @@ class TicketList(ApiView):
             return 201, dict(TicketSerializer(ticket, context=context).data)
 
         if key is None:
-            status, body = create()
+            # One transaction: a CC'd address that became a contact goes if the ticket fails.
+            with transaction.atomic():
+                status, body = create()
             replayed = False
         else:
             fingerprint = idempotency.request_fingerprint(
