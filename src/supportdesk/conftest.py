@@ -138,3 +138,19 @@ def chromium() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how many cases Schemathesis generated (api/tests/test_schemathesis.py reports them
+    through user properties, which also travel from xdist workers)."""
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", []):
+            if name.startswith("schemathesis_cases:"):
+                counts[name.split(":", 1)[1]] = value
+    if counts:
+        total = sum(counts.values())
+        parts = ", ".join(f"{who}: {n}" for who, n in sorted(counts.items()))
+        terminalreporter.write_line(f"Schemathesis generated {total} cases ({parts})")

@@ -1,5 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from supportdesk.api.errors import not_found as api_not_found
 from supportdesk.core import views as core_views
 
 urlpatterns = [
@@ -14,6 +15,9 @@ urlpatterns = [
     path("portal/", include("supportdesk.instances.urls_portal")),
     path("status/", include("supportdesk.instances.urls_status")),
     path("console/sla/", include("supportdesk.slas.urls")),
+    path("api/v1/", include("supportdesk.api.urls")),
+    re_path(r"^api/", api_not_found, name="api_not_found"),
+    path("", include("supportdesk.api.page_urls")),
     path(
         "attachments/<uuid:attachment_id>/",
         core_views.attachment_download,

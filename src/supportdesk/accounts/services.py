@@ -7,14 +7,30 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 
-from supportdesk.accounts.models import SecurityEvent, User, normalize_email
+from supportdesk.accounts.models import (
+    CUSTOMER_ROLES,
+    STAFF_ROLES,
+    Role,
+    SecurityEvent,
+    User,
+    normalize_email,
+)
+from supportdesk.organizations.models import Organization
 
 # Per IP the limit is wider than per address, so one office behind NAT is not locked out by one
 # person, while password spraying across many addresses still is.
 IP_LIMIT_FACTOR = 5
+
+
+class _Keep:
+    """Leave the organization as it is (None means "no organization")."""
+
+
+KEEP = _Keep()
 
 
 class SignInRefused(Exception):
@@ -85,4 +101,53 @@ def sign_in(*, request: HttpRequest, email: str, password: str) -> User:
         security_event_record(kind=SecurityEvent.Kind.SIGN_IN_FAILED, request=request, email=email)
         raise SignInRefused("That email address and password do not match.")
     security_event_record(kind=SecurityEvent.Kind.SIGN_IN, request=request, user=user, email=email)
+    return user
+
+
+def user_role_change(
+    *,
+    actor: User,
+    user: User,
+    role: str,
+    organization: Organization | _Keep | None = KEEP,
+    request: HttpRequest | None = None,
+) -> User:
+    """Change someone's role (leads only; not their own). Customers move between contact and org
+    admin; staff between agent, lead and internal teammate; a community user becomes a customer by
+    joining an organization. Recorded as a security event."""
+    if not actor.is_lead:
+        raise PermissionDenied("Only leads change roles.")
+    if actor.pk == user.pk:
+        raise PermissionDenied("Ask another lead to change your own role.")
+    if role not in Role.values:
+        raise ValidationError({"role": f"{role!r} is not a role."})
+    new_org = user.organization if isinstance(organization, _Keep) else organization
+    if role in CUSTOMER_ROLES and new_org is None:
+        raise ValidationError({"organization": "Customers belong to an organization."})
+    if role not in CUSTOMER_ROLES:
+        new_org = None
+    if (role in STAFF_ROLES) != user.is_staff:
+        raise ValidationError(
+            {"role": "Staff and customer accounts are separate: make a new account instead."}
+        )
+    old_role, old_org = user.role, user.organization
+    if old_role == role and old_org == new_org:
+        return user
+    user.role = role
+    user.organization = new_org
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["role", "organization"])
+    security_event_record(
+        kind=SecurityEvent.Kind.ROLE_CHANGED,
+        request=request,
+        user=user,
+        actor=actor,
+        email=user.email,
+        detail={
+            "from": old_role,
+            "to": role,
+            "organization_from": old_org.slug if old_org else None,
+            "organization_to": new_org.slug if new_org else None,
+        },
+    )
     return user

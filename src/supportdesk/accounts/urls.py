@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from supportdesk.accounts import views
+from supportdesk.accounts import audit, views
 
 app_name = "accounts"
 
@@ -26,4 +26,6 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("console/audit/", audit.audit_log, name="audit_log"),
+    path("console/audit/export.csv", audit.audit_log_export, name="audit_log_export"),
 ]

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from supportdesk.accounts.models import User
 from supportdesk.tickets.access import access_attachment
+from supportdesk.tickets.models import Attachment
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -91,7 +92,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id: str) -> FileResponse:
-    attachment = access_attachment(_user(request), attachment_id)
+    return attachment_response(access_attachment(_user(request), attachment_id))
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    """An attachment as a download that no browser renders (also used by the API)."""
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,

@@ -49,6 +49,7 @@ SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.instances.tasks.monitors_sweep_task", 60),
     ("supportdesk.slas.tasks.sla_sweep_task", 30),
     ("supportdesk.slas.tasks.sla_repair_task", 600),
+    ("supportdesk.api.tasks.api_housekeeping_task", 600),
 ]
 
 INSTALLED_APPS = [
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
     "supportdesk.slas",
     "supportdesk.console",
     "supportdesk.portal",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "supportdesk.api",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "supportdesk.api.ratelimit.ApiRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -233,5 +239,48 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # httpx logs every request at INFO: 33 lines a second from the probe worker.
         "httpx": {"level": "WARNING"},
+    },
+}
+
+# The REST API (docs/api.md). Rate limits are requests per minute, counted in the database so every
+# web process shares them (or in the cache with SUPPORTDESK_API_RATE_LIMIT_STORE=cache, which is
+# only shared across processes when the cache is Redis).
+SUPPORTDESK_API_RATE_LIMIT_PER_TOKEN = env_int("SUPPORTDESK_API_RATE_LIMIT_PER_TOKEN", 600)
+SUPPORTDESK_API_RATE_LIMIT_PER_IP = env_int("SUPPORTDESK_API_RATE_LIMIT_PER_IP", 1200)
+SUPPORTDESK_API_RATE_LIMIT_STORE = env_str("SUPPORTDESK_API_RATE_LIMIT_STORE", "database")
+SUPPORTDESK_API_TOKEN_MAX_DAYS = env_int("SUPPORTDESK_API_TOKEN_MAX_DAYS", 366)
+SUPPORTDESK_API_IDEMPOTENCY_HOURS = env_int("SUPPORTDESK_API_IDEMPOTENCY_HOURS", 24)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "supportdesk.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["supportdesk.api.permissions.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "supportdesk.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "supportdesk.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "supportdesk API",
+    "DESCRIPTION": "Tickets, messages, attachments, organizations and webhooks. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "supportdesk.tickets.models.Status",
+        "DeliveryStatusEnum": "supportdesk.webhooks.models.WebhookDelivery.Status",
+        "RoleEnum": "supportdesk.accounts.models.Role",
     },
 }

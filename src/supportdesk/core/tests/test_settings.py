@@ -13,7 +13,13 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "DATABASE_URL": "sqlite://", **env},
+        env={
+            # The chromium fixture sets DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment
+            # never has it (check --deploy refuses it).
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+            "DATABASE_URL": "sqlite://",
+            **env,
+        },
     )
 
 
