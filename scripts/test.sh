@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+# The test settings, whatever the caller's environment says (make exports the dev settings for
+# `make run`; pytest-django would prefer that variable to pyproject's setting).
+export DJANGO_SETTINGS_MODULE=supportdesk.settings.test
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "ruff (lint and format)"
@@ -17,8 +20,7 @@ say "import-linter"
 $BIN/lint-imports
 
 say "migrations are committed with their models"
-DJANGO_SETTINGS_MODULE=supportdesk.settings.test DATABASE_URL= \
-  $BIN/supportdesk makemigrations --check --dry-run
+DATABASE_URL= $BIN/supportdesk makemigrations --check --dry-run
 
 workers=${PYTEST_WORKERS:-2}
 say "pytest on SQLite"

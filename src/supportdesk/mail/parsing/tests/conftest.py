@@ -1,8 +1,8 @@
 """The shared e-mail corpus, and a terminal summary of the measurements the tests take.
 
-The corpus lives outside the repository (`../shared/corpus/email` from the repository root, or
-wherever SUPPORTDESK_EMAIL_CORPUS points). Without it the corpus tests fail: a silent skip would
-let CI pass while measuring nothing.
+The corpus is kept in the repository (`testdata/email-corpus`, a byte-for-byte copy of the shared
+corpus, checked against the SHA-256 sums in its index), or wherever SUPPORTDESK_EMAIL_CORPUS
+points. Without it the corpus tests fail: a silent skip would let CI pass while measuring nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ MEASUREMENT = "mail-measurement"
 
 
 def corpus_path() -> Path:
-    return Path(os.environ.get(CORPUS_ENV) or REPO_ROOT.parent / "shared" / "corpus" / "email")
+    return Path(os.environ.get(CORPUS_ENV) or REPO_ROOT / "testdata" / "email-corpus")
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ def load_corpus() -> Corpus:
     expected_csv = root / "sisimai" / "expected" / "expected.csv"
     if not index.is_file() or not expected_csv.is_file():
         pytest.fail(
-            f"The e-mail test corpus is missing: {index} not found. Put the corpus at "
-            f"<repository>/../shared/corpus/email or point {CORPUS_ENV} at it.",
+            f"The e-mail test corpus is missing: {index} not found. It belongs at "
+            f"<repository>/testdata/email-corpus (or point {CORPUS_ENV} at a copy).",
             pytrace=False,
         )
     with index.open(newline="", encoding="utf-8") as handle:

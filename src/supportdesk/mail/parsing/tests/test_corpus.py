@@ -100,3 +100,17 @@ def test_hostile_structure_is_bounded_and_recorded(corpus: Corpus) -> None:
     long_header = parsed_corpus_message("flanker/messages/long-header.eml")
     assert any("Subject header longer" in d for d in long_header.defects)
     assert long_header.subject.startswith("Die heiße Zypernsonne quälte Max und Victoria")
+
+
+def test_the_corpus_copy_is_byte_for_byte_the_indexed_one(corpus: Corpus) -> None:
+    """The repository's copy of the corpus is test data, never edited: every file matches the
+    SHA-256 recorded in index.csv."""
+    import hashlib
+
+    changed = [
+        row["file"]
+        for row in corpus.rows
+        if hashlib.sha256(corpus.read(row["file"])).hexdigest() != row["sha256"]
+    ]
+    assert len(corpus.rows) == 891
+    assert changed == []
