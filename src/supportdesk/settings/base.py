@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "supportdesk.webhooks",
     "supportdesk.instances",
     "supportdesk.slas",
+    "supportdesk.mail",
     "supportdesk.console",
     "supportdesk.portal",
     "rest_framework",
