@@ -3,8 +3,13 @@
 Rows are read with one raw query per chunk of tickets (instants as epoch seconds, no datetime
 objects), due instants computed with `BusinessClock.due_batch` (clocks with pauses one by one),
 the tickets' summaries (next SLA event, earliest unmet due, badge state) reduced with numpy, and
-everything written back in bulk: on PostgreSQL through COPY into a temporary table and one
-`UPDATE … FROM`, on SQLite with `executemany`."""
+what changed written back in bulk: on PostgreSQL through COPY into a temporary table and one
+`UPDATE … FROM` per table, on SQLite with `executemany`. Rows whose values did not change are
+compared away in numpy and not sent at all.
+
+The summaries live in the narrow `slas_ticketslasummary` (three small indexes), not on
+`tickets_ticket`: a changed due instant is an update of an indexed column, which PostgreSQL
+cannot do as a HOT update, so it inserts into every index of the table it is stored in."""
 
 from __future__ import annotations
 
@@ -56,12 +61,28 @@ class Rows:
     minutes: np.ndarray
     severity: np.ndarray
     metric: list[str]
+    # As stored before the recompute, to write only what changed: the clock's columns, and per
+    # clock row its ticket's summary.
+    stored_due: np.ndarray
+    stored_warn: np.ndarray
+    stored_next_event: np.ndarray
+    stored_target: np.ndarray
+    stored_calendar_id: np.ndarray
+    summary_next: np.ndarray
+    summary_due: np.ndarray
+    summary_state: list[str]
+    summary_calendar: np.ndarray
 
 
-def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
+def _load(match_sql: str, params: list[Any], lo: int, hi: int, *, severity: bool) -> Rows | None:
+    """All clocks of the open tickets in (lo, hi] that have a matching clock, with their tickets'
+    stored summaries. The ticket itself is read only when `severity` is needed (a policy edit):
+    whether it is open comes from the summary row."""
+
     def e(column: str, default: int = -1) -> str:
         return f"COALESCE({_epoch_sql(column)}, {default})"
 
+    ticket_join = "JOIN tickets_ticket t ON t.id = c.ticket_id" if severity else ""
     sql = f"""
         SELECT c.id, c.ticket_id, CASE WHEN {match_sql} THEN 1 ELSE 0 END,
                {e("c.started_at")}, COALESCE(c.target_seconds, 0), COALESCE(c.calendar_id, -1),
@@ -69,11 +90,13 @@ def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
                c.cycle, c.warned_cycle, {e("c.met_at")}, {e("c.breached_at")},
                CASE WHEN c.state = 'cancelled' THEN 1 ELSE 0 END, {e("c.due_at")},
                {e("c.warn_at")}, {e("c.next_event_at")}, COALESCE(p.warn_at_percent, 75),
-               COALESCE(p.warn_minutes_before, 60), t.severity, c.metric
+               COALESCE(p.warn_minutes_before, 60), {"t.severity" if severity else "0"}, c.metric,
+               {e("s.next_event_at")}, {e("s.due_at")}, s.state, COALESCE(s.calendar_id, -1)
         FROM slas_slaclock c
-        JOIN tickets_ticket t ON t.id = c.ticket_id
+        JOIN slas_ticketslasummary s ON s.ticket_id = c.ticket_id
+        {ticket_join}
         LEFT JOIN slas_slapolicy p ON p.id = c.policy_id
-        WHERE c.ticket_id > %s AND c.ticket_id <= %s AND t.is_open
+        WHERE c.ticket_id > %s AND c.ticket_id <= %s AND s.is_open
           AND c.ticket_id IN (
               SELECT m.ticket_id FROM slas_slaclock m
               WHERE m.ticket_id > %s AND m.ticket_id <= %s AND ({match_sql.replace("c.", "m.")})
@@ -98,13 +121,15 @@ def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
                 pauses[i] = [(int(b), None if x is None else int(x)) for b, x in found]
     has_pause = np.zeros(len(data), dtype=bool)
     has_pause[list(pauses)] = True
+    due, warn, next_event = ints(12), ints(13), ints(14)
+    target, calendar_id = ints(4), ints(5)
     return Rows(
         clock_id=ints(0),
         ticket_id=ints(1),
         match=ints(2) == 1,
         start=ints(3),
-        target=ints(4),
-        calendar_id=ints(5),
+        target=target,
+        calendar_id=calendar_id,
         pauses=pauses,
         has_pause=has_pause,
         cycle=ints(7),
@@ -112,13 +137,22 @@ def _load(match_sql: str, params: list[Any], lo: int, hi: int) -> Rows | None:
         met=ints(9) >= 0,
         breached=ints(10) >= 0,
         cancelled=ints(11) == 1,
-        due=ints(12),
-        warn=ints(13),
-        next_event=ints(14),
+        due=due,
+        warn=warn,
+        next_event=next_event,
         percent=ints(15),
         minutes=ints(16),
         severity=ints(17),
         metric=list(cols[18]),
+        stored_due=due.copy(),
+        stored_warn=warn.copy(),
+        stored_next_event=next_event.copy(),
+        stored_target=target.copy(),
+        stored_calendar_id=calendar_id.copy(),
+        summary_next=ints(19),
+        summary_due=ints(20),
+        summary_state=list(cols[21]),
+        summary_calendar=ints(22),
     )
 
 
@@ -201,8 +235,18 @@ def _summaries(rows: Rows, now: int) -> tuple[np.ndarray, ...]:
     return tickets, next_event, soonest, state, calendar
 
 
-def _write(rows: Rows, summaries: tuple[np.ndarray, ...], now: dt.datetime) -> None:
+def _write(rows: Rows, summaries: tuple[np.ndarray, ...], now: dt.datetime) -> int:
+    """Write back the clocks and summaries that changed; returns how many summaries changed."""
     hit = np.flatnonzero(rows.match)
+    changed = (
+        (rows.due[hit] != rows.stored_due[hit])
+        | (rows.warn[hit] != rows.stored_warn[hit])
+        | (rows.next_event[hit] != rows.stored_next_event[hit])
+        | (rows.target[hit] != rows.stored_target[hit])
+        | (rows.calendar_id[hit] != rows.stored_calendar_id[hit])
+        | rows.cancelled[hit]  # a policy edit may cancel a clock (no-op when already cancelled)
+    )
+    hit = hit[changed]
     # Columns, not rows: (id, due, warn, next event, target, calendar, state-or-"").
     target = rows.target[hit].copy()
     target[target == 0] = NONE
@@ -216,19 +260,31 @@ def _write(rows: Rows, summaries: tuple[np.ndarray, ...], now: dt.datetime) -> N
         [ClockState.CANCELLED if c else "" for c in rows.cancelled[hit].tolist()],
     ]
     tickets, next_event, soonest, state, calendar = summaries
+    # The stored summary of each ticket: the same on all its rows, so take its first row's.
+    _, first = np.unique(rows.ticket_id, return_index=True)
+    stored_rank = np.array(
+        [STATE_RANK.get(rows.summary_state[i] or "", -1) for i in first.tolist()], dtype=np.int64
+    )
+    moved = (
+        (next_event != rows.summary_next[first])
+        | (soonest != rows.summary_due[first])
+        | (state != stored_rank)
+        | (calendar != rows.summary_calendar[first])
+    )
     names = np.array([RANK_STATE[k] for k in range(len(RANK_STATE))], dtype=object)
     ticket_cols: list[np.ndarray | list[str]] = [
-        tickets,
-        next_event,
-        soonest,
-        names[state].tolist(),
-        calendar,
+        tickets[moved],
+        next_event[moved],
+        soonest[moved],
+        names[state[moved]].tolist(),
+        calendar[moved],
     ]
     stamp = now.replace(microsecond=0)
     if connection.vendor == "postgresql":
         _write_postgresql(clock_cols, ticket_cols, stamp)
     else:
         _write_sqlite(clock_cols, ticket_cols, stamp)
+    return int(moved.sum())
 
 
 def _copy_text(columns: list[np.ndarray | list[str]]) -> str:
@@ -283,17 +339,15 @@ def _write_postgresql(
             """,
             [stamp],
         )
+        # Only changed rows were copied; the summaries' UPDATE touches the narrow table's own
+        # three indexes, not those of tickets_ticket.
         cursor.execute(
             """
-            UPDATE tickets_ticket t SET
-                next_sla_event_at = to_timestamp(f.next), sla_due_at = to_timestamp(f.due),
-                sla_state = COALESCE(f.state, ''), sla_calendar_id = f.calendar
+            UPDATE slas_ticketslasummary s SET
+                next_event_at = to_timestamp(f.next), due_at = to_timestamp(f.due),
+                state = COALESCE(f.state, ''), calendar_id = f.calendar
             FROM sla_ticket_fix f
-            WHERE t.id = f.id AND (
-                t.next_sla_event_at IS DISTINCT FROM to_timestamp(f.next)
-                OR t.sla_due_at IS DISTINCT FROM to_timestamp(f.due)
-                OR t.sla_state IS DISTINCT FROM COALESCE(f.state, '')
-                OR t.sla_calendar_id IS DISTINCT FROM f.calendar)
+            WHERE s.ticket_id = f.id
             """
         )
         cursor.execute("DROP TABLE sla_clock_fix")
@@ -336,8 +390,8 @@ def _write_sqlite(
             ],
         )
         cursor.executemany(
-            "UPDATE tickets_ticket SET next_sla_event_at = %s, sla_due_at = %s, sla_state = %s, "
-            "sla_calendar_id = %s WHERE id = %s",
+            "UPDATE slas_ticketslasummary SET next_event_at = %s, due_at = %s, state = %s, "
+            "calendar_id = %s WHERE ticket_id = %s",
             [
                 (_sqlite_time(nxt), _sqlite_time(due), state, None if cal < 0 else cal, pk)
                 for pk, nxt, due, state, cal in ticket_rows
@@ -401,7 +455,7 @@ def sla_recompute(
     while start < hi:
         end = start + chunk
         with transaction.atomic():
-            rows = _load(match_sql, params, start, end)
+            rows = _load(match_sql, params, start, end, severity=policy is not None)
             if rows is not None:
                 if policy is not None:
                     _retarget(rows, policy)
