@@ -304,7 +304,7 @@ def measure_recompute(now: dt.datetime, sample: int = 20_000) -> None:
     edited = toml.replace('fri = ["09:00-17:00"]', 'fri = ["09:00-13:00"]')
     if edited == toml:
         edited = toml.replace('fri = ["09:00-13:00"]', 'fri = ["09:00-17:00"]')
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from supportdesk.slas import engine, recompute
 
@@ -336,6 +336,21 @@ def measure_recompute(now: dt.datetime, sample: int = 20_000) -> None:
     print(f"  = {rate:,.0f} tickets/s (target > 50,000): {'OK' if rate > 50_000 else 'MISSED'}")
     write = elapsed - dry
     print(f"  of which writing back (COPY + UPDATE of clocks and summaries): about {write:.1f} s")
+    # The first write after a bulk load is the worst case: every page is written for the first
+    # time since the load (full-page images in the WAL) and the freshly packed indexes split.
+    # A live database has been written to and vacuumed: edit the calendar back, after the VACUUM
+    # that autovacuum would run for that many updated rows, and recompute again.
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE slas_slaclock")
+        c.execute("VACUUM ANALYZE slas_ticketslasummary")
+    with transaction.atomic():
+        calendar_update(actor=lead, calendar=business, toml=toml, note="bench, back", now=now)
+    t = time.perf_counter()
+    touched = sla_recompute(calendar_id=business.pk, now=now)
+    elapsed = time.perf_counter() - t
+    rate = touched / elapsed
+    print(f"  the edit undone, after VACUUM: {touched:,} tickets in {elapsed:.1f} s")
+    print(f"  = {rate:,.0f} tickets/s (target > 50,000): {'OK' if rate > 50_000 else 'MISSED'}")
     print(
         f"  engine only, {len(sample_rows):,} clocks: one at a time (baseline) "
         f"{one_by_one:,.0f}/s, batch {batch:,.0f}/s = {batch / one_by_one:.0f}x"
