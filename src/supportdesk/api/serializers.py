@@ -472,6 +472,11 @@ class MessageCreateSerializer(serializers.Serializer[Any]):
         max_length=20_000,
         help_text="When the customer hears from us next.",
     )
+    next_update_by = serializers.DateTimeField(
+        required=False,
+        help_text="Agents' public replies: commit to the next update by this time. It is "
+        "tracked like an SLA target (see the ticket's sla/), warned on and reported.",
+    )
     new_status = serializers.ChoiceField(choices=Status.choices, required=False)
     resolution_kind = serializers.ChoiceField(choices=ResolutionKind.choices, required=False)
     attachments = serializers.ListField(
