@@ -258,7 +258,8 @@ def test_reschedule_is_a_new_announcement_confirmed_again(
     assert moved.status_code == 200, moved.json()
     body = moved.json()
     assert (body["status"], body["sequence"], body["awaiting"]) == ("proposed", 1, "support")
-    assert body["announced_at"] is None and body["confirmed_by"] is None
+    assert body["announced_at"] is None
+    assert body["confirmed_by"] is None
     assert (body["start"], body["end"]) == (new["start"], new["end"])
     assert moved["ETag"] == '"1.proposed"'
     # The old ETag is stale now: nothing changes, and the current one comes back.
@@ -387,7 +388,8 @@ def test_agents_open_and_update_incidents_customers_read_them(
     assert incident["started_at"] == _iso(started)
     assert [u["message"] for u in incident["updates"]] == ["SAML logins return 500"]
     ticket = Ticket.objects.get(number=incident["ticket"])
-    assert ticket.severity == 1 and ticket.organization_id == instance.organization_id
+    assert ticket.severity == 1
+    assert ticket.organization_id == instance.organization_id
 
     url = f"/api/v1/incidents/{incident['id']}/"
     assert api(contact).get(url).json()["title"] == "Logins fail"
@@ -403,7 +405,8 @@ def test_agents_open_and_update_incidents_customers_read_them(
         )
     assert resolved.status_code == 201
     body = resolved.json()
-    assert body["status"] == "resolved" and body["resolved_at"] is not None
+    assert body["status"] == "resolved"
+    assert body["resolved_at"] is not None
     assert [u["status"] for u in body["updates"]] == ["investigating", "resolved"]
     assert events(hooks) == ["incident.created", "incident.resolved"]
     ticket.refresh_from_db()

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -23,10 +24,11 @@ from supportdesk.tickets import services
 pytestmark = pytest.mark.django_db
 
 
-def explain_json(number: int) -> dict:
+def explain_json(number: int) -> dict[str, Any]:
     out = StringIO()
     call_command("sla", "explain", str(number), "--json", stdout=out)
-    return json.loads(out.getvalue())
+    data: dict[str, Any] = json.loads(out.getvalue())
+    return data
 
 
 def test_sla_state_is_what_sla_explain_prints(agent, contact, api):
@@ -44,7 +46,9 @@ def test_sla_state_is_what_sla_explain_prints(agent, contact, api):
         content_type="application/json",
     )
     assert reply.status_code == 201, reply.json()
-    services.ticket_update(actor=agent, ticket=ticket, status="waiting_on_customer", expected_version=None)
+    services.ticket_update(
+        actor=agent, ticket=ticket, status="waiting_on_customer", expected_version=None
+    )
     # The same instant for both, so the "3h 20m left" texts agree too.
     with freeze_time(timezone.now() + dt.timedelta(minutes=7)):
         response = client.get(f"/api/v1/tickets/{ticket.number}/sla/")
@@ -56,9 +60,11 @@ def test_sla_state_is_what_sla_explain_prints(agent, contact, api):
     assert body["why"].startswith("Self-hosted policy, because")
     assert [t["metric"] for t in body["targets"]] == ["first_response", "resolution", "commitment"]
     first, resolution, commitment = body["targets"]
-    assert first["state"] == "met" and first["met"] is not None
+    assert first["state"] == "met"
+    assert first["met"] is not None
     assert resolution["state"] == "paused"
-    assert resolution["pauses"] and resolution["pauses"][-1][1] is None
+    assert resolution["pauses"]
+    assert resolution["pauses"][-1][1] is None
     assert commitment["due"] is not None
     assert body["calendars"][0]["name"] == "Business hours (US Pacific)"
     assert body["timeline"]
@@ -113,7 +119,8 @@ def test_the_sla_report_is_the_consoles_for_leads(agent, lead, contact, org_admi
         assert api_csv["Content-Type"].startswith("text/csv")
         assert api_csv.content == page_csv.content
     rows = list(csv.DictReader(io.StringIO(api_csv.content.decode())))
-    assert rows and "attainment_percent" in rows[0]
+    assert rows
+    assert "attainment_percent" in rows[0]
     by_accept = client.get("/api/v1/reports/sla/?group=severity", HTTP_ACCEPT="text/csv")
     assert by_accept.content.decode().startswith("Severity,met,breached")
 
