@@ -511,8 +511,12 @@ def test_availability_report_matches_the_report_pages_figures(
     assert api(community).get("/api/v1/availability/").status_code == 404
     bad = api(org_admin).get("/api/v1/availability/?period=last-week")
     assert "is not a period" in error_of(bad)["fields"]["period"][0]
-    month = api(org_admin).get("/api/v1/availability/?period=2026-Q3").json()
-    assert month["period"] == "2026-Q3"
+    quarter = api(org_admin).get("/api/v1/availability/?period=2026-Q3").json()
+    assert quarter["period"] == "2026-Q3"
+    # By default: the current month in the organization's report time zone.
+    default = api(org_admin).get("/api/v1/availability/").json()
+    assert default["time_zone"] == "UTC"
+    assert default["period"] == timezone.now().astimezone(dt.UTC).strftime("%Y-%m")
 
 
 def _without_to(text: str) -> list[list[str]]:

@@ -6,8 +6,8 @@ call, so the compliance rules, notifications and webhook events are theirs."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -514,7 +514,7 @@ class AvailabilityFilterSerializer(serializers.Serializer[Any]):
         required=False,
         max_length=20,
         help_text="2026-10 (a month), 2026-Q4 (a quarter) or 30d (the 30 days ending now), in "
-        "the organization's report time zone. Default: the current month.",
+        "the organization's report time zone. Default: the current month there.",
     )
 
 
@@ -539,7 +539,8 @@ class AvailabilityReport(CsvMixin, ApiView):
         organization = self._organization(params.get("organization"))
         settings_row = reports.availability_settings(organization)
         now = timezone.now()
-        text = params.get("period") or now.astimezone(dt.UTC).strftime("%Y-%m")
+        zone = ZoneInfo(settings_row.time_zone)
+        text = params.get("period") or now.astimezone(zone).strftime("%Y-%m")
         try:
             period = parse_period(text, tz=settings_row.time_zone, now=now)
         except PeriodError as error:
