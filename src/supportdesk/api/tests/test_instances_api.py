@@ -11,12 +11,20 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from supportdesk.api.tests.conftest import error_of
+from supportdesk.api.tests.conftest import error_of, make_token, token_client
+from supportdesk.core.testing import run_concurrently
 from supportdesk.instances.incidents import incident_open
 from supportdesk.instances.maintenance import maintenance_window_propose
-from supportdesk.instances.models import Incident, MaintenanceWindow, Monitor, ProbeRun
+from supportdesk.instances.models import (
+    Incident,
+    MaintenanceEvent,
+    MaintenanceWindow,
+    Monitor,
+    ProbeRun,
+)
 from supportdesk.organizations.models import Deployment, ManagedInstance, Organization
 from supportdesk.tickets.models import Ticket
 from supportdesk.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -524,3 +532,59 @@ def _without_to(text: str) -> list[list[str]]:
     rows = list(csv.reader(io.StringIO(text)))
     drop = {rows[0].index("from"), rows[0].index("to")}
     return [[v for i, v in enumerate(r) if i not in drop] for r in rows]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_actions_with_one_etag_change_the_window_once(agent, org_admin, instance):
+    """Four clients read the scheduled window, then at the same moment two reschedule it and two
+    cancel it, all with the ETag they read: exactly one wins; the others get 412 and change
+    nothing (the ETag is compared under the row lock, in the action's transaction)."""
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "the in-memory SQLite test database locks whole tables between connections instead "
+            "of waiting; SQLite serialises writers anyway"
+        )
+    window = maintenance_window_propose(
+        actor=agent, instance=instance, title="Upgrade", start=_in(48), end=_in(49)
+    )
+    token_client(make_token(org_admin)).post(f"/api/v1/maintenance/{window.pk}/confirm/")
+    secrets = [make_token(agent), make_token(org_admin)] * 2
+    counter = iter(range(4))
+
+    def act() -> int:
+        n = next(counter)
+        client = token_client(secrets[n])
+        url = f"/api/v1/maintenance/{window.pk}/"
+        if n % 2:
+            url, body = url + "cancel/", {"reason": f"cancel {n}"}
+        else:
+            url, body = url + "reschedule/", {"start": _iso(_in(50 + n)), "end": _iso(_in(51 + n))}
+        response = client.post(
+            url, body, content_type="application/json", HTTP_IF_MATCH='"0.scheduled"'
+        )
+        return response.status_code
+
+    statuses = run_concurrently(act, workers=4)
+    assert sorted(statuses) == [200, 412, 412, 412]
+    changes = MaintenanceEvent.objects.filter(window=window, kind__in=["rescheduled", "cancelled"])
+    assert changes.count() == 1
+    assert MaintenanceWindow.objects.get(pk=window.pk).sequence == 1
+
+
+def test_window_and_instance_lists_do_not_grow_queries_per_row(
+    api, agent, org_admin, instance, django_assert_max_num_queries
+):
+    for day in range(2, 7):
+        maintenance_window_propose(
+            actor=agent if day % 2 else org_admin,
+            instance=instance,
+            title=f"Upgrade {day}",
+            start=_in(24 * day),
+            end=_in(24 * day + 1),
+        )
+    client = api(org_admin)
+    with django_assert_max_num_queries(8):
+        windows = client.get("/api/v1/maintenance/?ordering=start")
+    assert [w["title"] for w in windows.json()["results"]] == [f"Upgrade {d}" for d in range(2, 7)]
+    with django_assert_max_num_queries(8):
+        assert len(client.get("/api/v1/instances/").json()["results"]) == 1
