@@ -8,9 +8,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -508,6 +511,21 @@ def test_availability_report_matches_the_report_pages_figures(
     assert [r["instance"] for r in rows] == ["acme-prod", "(all)"]
     assert _without_to(api_csv.content.decode()) == _without_to(page_csv)
     assert rows[0]["downtime_seconds"] == str(row["figures"]["downtime_seconds"])
+    # And `supportdesk availability report --json` says the same.
+    out = StringIO()
+    call_command(
+        "availability",
+        "report",
+        "--organization",
+        instance.organization.slug,
+        "--period",
+        "30d",
+        "--json",
+        stdout=out,
+    )
+    [cli] = json.loads(out.getvalue())["instances"]
+    assert {k: cli[k] for k in row["figures"]} == row["figures"]
+    assert cli["outages"] == row["outages"]
     # Staff name the organization; customers cannot ask for another's.
     slug = instance.organization.slug
     assert error_of(api(agent).get("/api/v1/availability/"))["fields"] == {

@@ -98,10 +98,6 @@ def _window_response(window: MaintenanceWindow, status: int = 200) -> Response:
     return Response(WindowSerializer(window).data, status=status, headers=headers)
 
 
-def _reread_window(user: Any, window_id: int) -> MaintenanceWindow:
-    return access_window(user, window_id)
-
-
 # ---------------------------------------------------------------------------------------------
 # Instances
 
@@ -219,7 +215,6 @@ def _refused(exc: ValidationError, *, start: Any, end: Any, emergency: bool) -> 
 
 class InstanceWindows(ApiView):
     pagination_class = OrderedCursor
-    service_field_names = {"emergency_reason": "emergency_reason"}
 
     @extend_schema(
         operation_id="instances_maintenance_list",
@@ -261,7 +256,7 @@ class InstanceWindows(ApiView):
             raise _refused(
                 exc, start=data["start"], end=data["end"], emergency=data["emergency"]
             ) from None
-        return _window_response(_reread_window(self.user, window.pk), status=201)
+        return _window_response(access_window(self.user, window.pk), status=201)
 
 
 class WindowDetail(ApiView):
@@ -295,11 +290,10 @@ class WindowAction(ApiView):
     all in one transaction."""
 
     verb = ""
+    body: type[serializers.Serializer[Any]] | None = None
 
     def act(self, window: MaintenanceWindow, data: dict[str, Any]) -> None:
         raise NotImplementedError
-
-    body: type[serializers.Serializer[Any]] | None = None
 
     def post(self, request: Request, window_id: int) -> Response:
         window = access_window(self.user, window_id)
@@ -313,7 +307,7 @@ class WindowAction(ApiView):
             locked = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
             _check_if_match(request, locked)
             self.act(locked, data)
-        return _window_response(_reread_window(self.user, window.pk))
+        return _window_response(access_window(self.user, window.pk))
 
 
 class WindowConfirm(WindowAction):
