@@ -76,9 +76,13 @@ def events(subscription: WebhookSubscription) -> list[str]:
 
 
 def propose(client: Any, name: str, **body: Any) -> Any:
+    headers = {k: body.pop(k) for k in list(body) if k.startswith("HTTP_")}
     payload = {"title": "Upgrade to 6.0", "start": _iso(_in(48)), "end": _iso(_in(49))} | body
     return client.post(
-        f"/api/v1/instances/{name}/maintenance/", payload, content_type="application/json"
+        f"/api/v1/instances/{name}/maintenance/",
+        payload,
+        content_type="application/json",
+        **headers,
     )
 
 
@@ -606,3 +610,35 @@ def test_window_and_instance_lists_do_not_grow_queries_per_row(
     assert [w["title"] for w in windows.json()["results"]] == [f"Upgrade {d}" for d in range(2, 7)]
     with django_assert_max_num_queries(8):
         assert len(client.get("/api/v1/instances/").json()["results"]) == 1
+
+
+def test_proposals_and_incidents_accept_idempotency_keys(api, agent, org_admin, instance):
+    client = api(org_admin)
+    times = {"start": _iso(_in(48)), "end": _iso(_in(49))}  # the same request, byte for byte
+    first = propose(client, "acme-prod", **times, HTTP_IDEMPOTENCY_KEY="upgrade-6.0")
+    again = propose(client, "acme-prod", **times, HTTP_IDEMPOTENCY_KEY="upgrade-6.0")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Location"] == first["Location"]
+    assert MaintenanceWindow.objects.count() == 1
+    other = propose(client, "acme-prod", title="Another", HTTP_IDEMPOTENCY_KEY="upgrade-6.0")
+    assert other.status_code == 422
+    # A refused proposal stores nothing: fixed, the same key goes through.
+    key = {"HTTP_IDEMPOTENCY_KEY": "patch"}
+    refused = propose(client, "acme-prod", start=_iso(_in(1)), end=_iso(_in(2)), **key)
+    assert refused.status_code == 400
+    assert propose(client, "acme-prod", **key).status_code == 201
+
+    body = {"instance": "acme-prod", "title": "Down", "message": "502s"}
+    staff = api(agent)
+    opened = [
+        staff.post(
+            "/api/v1/incidents/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in opened] == [201, 201]
+    assert opened[1]["Idempotent-Replayed"] == "true"
+    assert Incident.objects.count() == 1
+    assert Ticket.objects.filter(tags__name="incident").count() == 1

@@ -6,6 +6,7 @@ call, so the compliance rules, notifications and webhook events are theirs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from supportdesk.api import idempotency
 from supportdesk.api.errors import Refused, Stale
 from supportdesk.api.pagination import Cursor
 from supportdesk.api.renderers import CsvMixin
@@ -39,6 +41,7 @@ from supportdesk.api.serializers_instances import (
     window_etag,
 )
 from supportdesk.api.views.base import ApiView
+from supportdesk.api.views.tickets import IDEMPOTENCY_PARAMETER, idempotency_key
 from supportdesk.availability import MaintenanceWindow as PureWindow
 from supportdesk.availability import PeriodError, check_window, parse_period
 from supportdesk.instances import incidents, maintenance, reports
@@ -96,6 +99,24 @@ def _window_response(window: MaintenanceWindow, status: int = 200) -> Response:
     if status == 201:
         headers["Location"] = f"/api/v1/maintenance/{window.pk}/"
     return Response(WindowSerializer(window).data, status=status, headers=headers)
+
+
+def _create_once(
+    request: Request, user: Any, make: Callable[[], tuple[int, dict[str, Any]]]
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Run a create once per Idempotency-Key (as ticket creation does): a retry replays the first
+    response. Returns the status, the body and the headers to add."""
+    key = idempotency_key(request)
+    if key is None:
+        with transaction.atomic():
+            status, body = make()
+        return status, body, {}
+    data = request.data
+    plain = dict(data.lists()) if hasattr(data, "lists") else dict(data)
+    fingerprint = idempotency.request_fingerprint("POST", request.path, plain)
+    outcome = idempotency.run_once(user=user, key=key, fingerprint=fingerprint, make=make)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return outcome.status, outcome.body, headers
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,7 +259,8 @@ class InstanceWindows(ApiView):
         description="The other side confirms it (staff's emergency windows are scheduled at "
         "once). A window that would not be compliant if confirmed now (less than 24 h notice, "
         "longer than 2 h) is refused with the earliest compliant start, unless emergency is set "
-        "with a reason.",
+        "with a reason. Send an Idempotency-Key so a retry never proposes twice.",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=WindowProposeSerializer,
         responses={201: WindowSerializer},
     )
@@ -248,15 +270,23 @@ class InstanceWindows(ApiView):
         serializer = WindowProposeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            window = maintenance.maintenance_window_propose(
-                actor=self.user, instance=instance, **data
-            )
-        except ValidationError as exc:
-            raise _refused(
-                exc, start=data["start"], end=data["end"], emergency=data["emergency"]
-            ) from None
-        return _window_response(access_window(self.user, window.pk), status=201)
+        user = self.user
+
+        def create() -> tuple[int, dict[str, Any]]:
+            try:
+                window = maintenance.maintenance_window_propose(
+                    actor=user, instance=instance, **data
+                )
+            except ValidationError as exc:
+                raise _refused(
+                    exc, start=data["start"], end=data["end"], emergency=data["emergency"]
+                ) from None
+            return 201, dict(WindowSerializer(access_window(user, window.pk)).data)
+
+        status, body, headers = _create_once(request, user, create)
+        headers["Location"] = body["url"]
+        headers["ETag"] = f'"{body["sequence"]}.{body["status"]}"'
+        return Response(body, status=status, headers=headers)
 
 
 class WindowDetail(ApiView):
@@ -439,7 +469,9 @@ class IncidentList(ApiView):
         operation_id="incidents_create",
         summary="Open an incident (agents and leads)",
         description="Opens its Sev 1 ticket for the organization and tells the customer "
-        "(notification, email, webhook incident.created).",
+        "(notification, email, webhook incident.created). Send an Idempotency-Key so a retry "
+        "never opens two.",
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=IncidentCreateSerializer,
         responses={201: IncidentDetailSerializer},
     )
@@ -454,15 +486,22 @@ class IncidentList(ApiView):
             raise serializers.ValidationError(
                 {"instance": ["No instance has that name."]}
             ) from None
-        incident = incidents.incident_open(
-            actor=self.user,
-            instance=instance,
-            kind=Incident.Kind.MANUAL,
-            title=data["title"],
-            message=data["message"],
-            started_at=data.get("started_at") or timezone.now(),
-        )
-        return _incident_response(self.user, incident.pk, status=201)
+        user = self.user
+
+        def create() -> tuple[int, dict[str, Any]]:
+            incident = incidents.incident_open(
+                actor=user,
+                instance=instance,
+                kind=Incident.Kind.MANUAL,
+                title=data["title"],
+                message=data["message"],
+                started_at=data.get("started_at") or timezone.now(),
+            )
+            return 201, dict(IncidentDetailSerializer(access_incident(user, incident.pk)).data)
+
+        status, body, headers = _create_once(request, user, create)
+        headers["Location"] = body["url"]
+        return Response(body, status=status, headers=headers)
 
 
 class IncidentDetail(ApiView):
