@@ -270,7 +270,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "supportdesk API",
-    "DESCRIPTION": "Tickets, messages, attachments, organizations and webhooks. See docs/api.md.",
+    "DESCRIPTION": "Tickets, messages, attachments, SLA state, managed instances, maintenance "
+    "windows, incidents, availability and SLA reports, organizations and webhooks. See "
+    "docs/api.md.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
@@ -283,5 +285,11 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "supportdesk.tickets.models.Status",
         "DeliveryStatusEnum": "supportdesk.webhooks.models.WebhookDelivery.Status",
         "RoleEnum": "supportdesk.accounts.models.Role",
+        "WindowStatusEnum": "supportdesk.instances.models.WindowStatus",
+        "IncidentStatusEnum": "supportdesk.instances.models.IncidentStatus",
+        "IncidentKindEnum": "supportdesk.instances.models.Incident.Kind",
+        "MessageKindEnum": "supportdesk.tickets.models.Message.Kind",
+        "MonitorStatusEnum": "supportdesk.instances.models.MonitorStatus",
+        "SlaClockStateEnum": "supportdesk.slas.models.ClockState",
     },
 }
