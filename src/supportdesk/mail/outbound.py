@@ -133,7 +133,10 @@ def mail_queue(
     ticket)."""
     now = now or timezone.now()
     thread = thread_message_ids(ticket)
-    references = thread[:1] + thread[-(MAX_REFERENCES - 1) :] if len(thread) > 1 else thread
+    # The thread's root and its latest messages (RFC 5322 §3.6.4 allows trimming the middle).
+    references = (
+        thread[:1] + thread[-(MAX_REFERENCES - 1) :] if len(thread) > MAX_REFERENCES else thread
+    )
     ctx = {
         "ticket": ticket,
         "separator": REPLY_SEPARATOR,

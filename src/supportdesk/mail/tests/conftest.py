@@ -46,6 +46,7 @@ def store(
     channel: str = SUPPORT,
     envelope_from: str = "alice@acme.test",
     envelope_to: list[str] | None = None,
+    dedupe_key: str | None = None,
 ) -> InboundMessage:
     """Store a message the way the transport does (raw bytes first, state received)."""
     from email import message_from_bytes
@@ -54,7 +55,7 @@ def store(
     sha = hashlib.sha256(raw).hexdigest()
     return InboundMessage.objects.create(
         channel=channel,
-        dedupe_key=message_id or f"sha256:{sha}",
+        dedupe_key=dedupe_key or message_id or f"sha256:{sha}",
         message_id=message_id,
         source=InboundMessage.Source.LMTP,
         envelope_from=envelope_from,
