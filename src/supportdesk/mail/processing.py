@@ -111,7 +111,15 @@ def _quarantine(inbound_id: int, exc: Exception) -> InboundMessage:
         inbound.attempts += 1
         inbound.error = _describe(exc)[:5000]
         inbound.processed_at = timezone.now()
-        inbound.save(update_fields=["state", "attempts", "error", "processed_at"])
+        try:  # what the quarantine list shows; the parser never raises, but stay safe here
+            parsed = parse_message(bytes(inbound.raw))
+            inbound.subject = parsed.subject[:998]
+            inbound.from_address = _sender_address(inbound, parsed)[:254]
+        except Exception:
+            log.exception("Inbound message %s: headers unreadable", inbound_id)
+        inbound.save(
+            update_fields=["state", "attempts", "error", "processed_at", "subject", "from_address"]
+        )
         return inbound
 
 
