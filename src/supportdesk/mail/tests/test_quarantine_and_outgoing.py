@@ -136,6 +136,7 @@ def test_outgoing_reply_headers_and_message_id_stored_before_sending(
     process_inbound(first.pk)
     first.refresh_from_db()
     ticket = first.ticket
+    assert ticket is not None
     ack = OutboundMail.objects.get(ticket=ticket)
     ticket_reply_add(actor=agent, ticket=ticket, status_part="Fixed in 4.2.1", body="Hello")
     reply = OutboundMail.objects.get(ticket=ticket, kind="reply")
