@@ -86,7 +86,7 @@ def process_inbound(inbound_id: int) -> InboundMessage:
                 return inbound
             _process(inbound)
             return inbound
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, InboundMessage.DoesNotExist):
         raise
     except Exception as exc:
         if not isinstance(exc, Unprocessable | ValidationError):
