@@ -43,6 +43,29 @@ class Conflict(exceptions.APIException):
     default_detail = "Conflict."
 
 
+class Stale(exceptions.APIException):
+    """412 for resources other than tickets: If-Match names a version that is no longer current.
+    The response carries the current ETag."""
+
+    status_code = 412
+    default_code = "stale"
+    default_detail = "This changed since you read it; reload it and apply your change again."
+
+    def __init__(self, detail: str, *, etag: str) -> None:
+        super().__init__(detail)
+        self.etag = etag
+
+
+class Refused(Exception):
+    """A service's ValidationError, with machine-readable context added to the error object
+    (e.g. a non-compliant maintenance window's earliest compliant start)."""
+
+    def __init__(self, error: DjangoValidationError, **extra: Any) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.extra = extra
+
+
 class Unprocessable(exceptions.APIException):
     status_code = 422
     default_code = "unprocessable"
@@ -104,6 +127,11 @@ def service_fields(exc: DjangoValidationError, renames: dict[str, str]) -> dict[
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     view = context.get("view")
     headers: dict[str, str] = {}
+    if isinstance(exc, Refused):
+        fields = service_fields(exc.error, getattr(view, "service_field_names", {}))
+        body = error_body(400, "invalid", _validation_message(fields), fields)
+        body["error"].update(exc.extra)
+        return Response(body, status=400)
     if isinstance(exc, DjangoValidationError):
         fields = service_fields(exc, getattr(view, "service_field_names", {}))
         return Response(error_body(400, "invalid", _validation_message(fields), fields), status=400)
@@ -122,6 +150,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(413, "too_large", "The request body is too large."), status=413)
     if isinstance(exc, exceptions.APIException):
+        if isinstance(exc, Stale):
+            headers["ETag"] = exc.etag
         wait = getattr(exc, "wait", None)
         if isinstance(exc, exceptions.Throttled) and wait:
             headers["Retry-After"] = str(int(wait))

@@ -28,6 +28,19 @@ from supportdesk.webhooks.models import WebhookDelivery, WebhookSubscription
 # Errors (for the OpenAPI document: every error response has this shape)
 
 
+class ComplianceSerializer(serializers.Serializer[Any]):
+    compliant = serializers.BooleanField()
+    explanation = serializers.CharField()
+    earliest_compliant_start = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When a window of this length, announced now, could start and be compliant "
+        "(null: longer than allowed, no start is compliant).",
+    )
+    announced_at = serializers.DateTimeField(
+        help_text="The announcement the verdict is about (now, for a window not confirmed yet)."
+    )
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     status = serializers.IntegerField()
     code = serializers.CharField()
@@ -40,6 +53,10 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
             child=serializers.ListField(child=serializers.CharField()),
             required=False,
             help_text="Validation errors only: each field named, with what is wrong with it.",
+        )
+        fields["compliance"] = ComplianceSerializer(
+            required=False,
+            help_text="Refused maintenance windows only: why, and the earliest compliant start.",
         )
         return fields
 
@@ -454,6 +471,11 @@ class MessageCreateSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         max_length=20_000,
         help_text="When the customer hears from us next.",
+    )
+    next_update_by = serializers.DateTimeField(
+        required=False,
+        help_text="Agents' public replies: commit to the next update by this time. It is "
+        "tracked like an SLA target (see the ticket's sla/), warned on and reported.",
     )
     new_status = serializers.ChoiceField(choices=Status.choices, required=False)
     resolution_kind = serializers.ChoiceField(choices=ResolutionKind.choices, required=False)

@@ -1,10 +1,10 @@
-"""/api/v1/: one module of views per resource group (tickets, people, webhooks). A later subdomain
-adds its own module under api/views/ and its paths below."""
+"""/api/v1/: one module of views per resource group (tickets, people, webhooks, SLAs, managed
+instances). A later subdomain adds its own module under api/views/ and its paths below."""
 
 from django.urls import path, re_path
 
 from supportdesk.api.errors import not_found
-from supportdesk.api.views import docs, people, tickets, webhooks
+from supportdesk.api.views import docs, instances, people, slas, tickets, webhooks
 
 app_name = "api"
 
@@ -36,6 +36,46 @@ urlpatterns = [
         tickets.AttachmentDownload.as_view(),
         name="attachment-download",
     ),
+    path("tickets/<int:number>/sla/", slas.TicketSla.as_view(), name="ticket-sla"),
+    # Reports (leads)
+    path("reports/sla/", slas.SlaReport.as_view(), name="report-sla"),
+    # Managed instances, maintenance, incidents, availability
+    path("instances/", instances.InstanceList.as_view(), name="instance-list"),
+    path("instances/<slug:name>/", instances.InstanceDetail.as_view(), name="instance-detail"),
+    path(
+        "instances/<slug:name>/maintenance/",
+        instances.InstanceWindows.as_view(),
+        name="instance-maintenance",
+    ),
+    path("maintenance/", instances.WindowList.as_view(), name="maintenance-list"),
+    path(
+        "maintenance/<int:window_id>/", instances.WindowDetail.as_view(), name="maintenance-detail"
+    ),
+    path(
+        "maintenance/<int:window_id>/confirm/",
+        instances.WindowConfirm.as_view(),
+        name="maintenance-confirm",
+    ),
+    path(
+        "maintenance/<int:window_id>/reschedule/",
+        instances.WindowReschedule.as_view(),
+        name="maintenance-reschedule",
+    ),
+    path(
+        "maintenance/<int:window_id>/cancel/",
+        instances.WindowCancel.as_view(),
+        name="maintenance-cancel",
+    ),
+    path("incidents/", instances.IncidentList.as_view(), name="incident-list"),
+    path(
+        "incidents/<int:incident_id>/", instances.IncidentDetail.as_view(), name="incident-detail"
+    ),
+    path(
+        "incidents/<int:incident_id>/updates/",
+        instances.IncidentUpdates.as_view(),
+        name="incident-updates",
+    ),
+    path("availability/", instances.AvailabilityReport.as_view(), name="availability"),
     # Organizations and people (staff)
     path("organizations/", people.OrganizationList.as_view(), name="organization-list"),
     path(

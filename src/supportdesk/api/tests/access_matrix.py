@@ -53,6 +53,9 @@ def build(world: World) -> None:
 # Leads manage every webhook; an org admin their organization's; for others they are not there.
 webhook_managers = roles(customers=NOT_FOUND, staff=NOT_FOUND, org_admin=OK, lead=OK)
 
+# Maintenance: agents and the organization's admins; contacts and internal teammates may not.
+maintainers = signed_in(community=NOT_FOUND, contact=FORBIDDEN, internal=FORBIDDEN)
+
 RULES = {
     "api:schema": rule(GET=everyone()),
     "api:docs": rule(GET=everyone()),
@@ -70,6 +73,32 @@ RULES = {
     "api:attachment-list": rule(GET=signed_in()),
     "api:attachment-detail": rule(GET=signed_in()),
     "api:attachment-download": rule(GET=signed_in()),
+    # A ticket's SLA: whoever reads the ticket (customers without the staff's internals).
+    "api:ticket-sla": rule(GET=signed_in()),
+    # The console's SLA report is for leads; so is this.
+    "api:report-sla": rule(GET=leads_only()),
+    # Managed instances (the parameters come from instances/tests/access_matrix.py): customers
+    # see their organization's (community users have none); agents and the organization's admins
+    # manage maintenance; agents and leads open and update incidents.
+    "api:instance-list": rule(GET=signed_in()),
+    "api:instance-detail": rule(GET=signed_in(community=NOT_FOUND)),
+    "api:instance-maintenance": rule(GET=signed_in(community=NOT_FOUND), POST=maintainers),
+    "api:maintenance-list": rule(GET=signed_in()),
+    "api:maintenance-detail": rule(GET=signed_in(community=NOT_FOUND)),
+    "api:maintenance-confirm": rule(POST=maintainers),
+    "api:maintenance-reschedule": rule(POST=maintainers),
+    "api:maintenance-cancel": rule(POST=maintainers),
+    "api:incident-list": rule(
+        GET=signed_in(), POST=signed_in(customers=FORBIDDEN, internal=FORBIDDEN)
+    ),
+    "api:incident-detail": rule(GET=signed_in(community=NOT_FOUND)),
+    "api:incident-updates": rule(
+        POST=signed_in(
+            community=NOT_FOUND, contact=FORBIDDEN, org_admin=FORBIDDEN, internal=FORBIDDEN
+        )
+    ),
+    # Customers: their organization's report (community users have none); staff name one.
+    "api:availability": rule(GET=signed_in(community=NOT_FOUND)),
     "api:organization-list": rule(GET=staff_only()),
     "api:organization-detail": rule(GET=staff_only()),
     "api:user-list": rule(GET=staff_only()),

@@ -6,6 +6,7 @@ cases are steered to objects that exist, so success paths are exercised, not onl
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -26,13 +28,16 @@ from schemathesis.specs.openapi.checks import (
 
 from supportdesk.api.tests.conftest import make_token
 from supportdesk.core.testing import make_ticket
+from supportdesk.instances.incidents import incident_open
+from supportdesk.instances.maintenance import maintenance_window_propose
+from supportdesk.organizations.models import ManagedInstance
 from supportdesk.tickets.services import UploadedAttachment, ticket_reply_add
 from supportdesk.webhooks.models import WebhookSubscription
 from supportdesk.webhooks.services import webhook_event_emit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-# Examples per operation and generation mode: ~20 operations × 2 modes × 2 users. Enough to find
+# Examples per operation and generation mode: ~35 operations × 2 modes × 2 users. Enough to find
 # the crashes and schema drift we care about in well under a minute on the CI machine.
 EXAMPLES = 10
 CHECKS = [
@@ -64,7 +69,29 @@ def seed(contact: Any, agent: Any, org_admin: Any) -> dict[str, str]:
     [delivery] = webhook_event_emit(
         event_type="ticket.created", data={"n": 1}, organization=contact.organization
     )
+    instance = ManagedInstance.objects.create(
+        organization=contact.organization, name="acme-prod", url="https://acme-prod.example.test"
+    )
+    start = timezone.now().replace(microsecond=0) + dt.timedelta(days=3)
+    window = maintenance_window_propose(
+        actor=agent,
+        instance=instance,
+        title="Upgrade to 6.0",
+        start=start,
+        end=start + dt.timedelta(hours=1),
+    )
+    incident = incident_open(
+        actor=agent,
+        instance=instance,
+        kind="manual",
+        title="Slow logins",
+        message="Logins take 30 s",
+        started_at=timezone.now() - dt.timedelta(minutes=5),
+    )
     return {
+        "name": instance.name,
+        "window_id": str(window.pk),
+        "incident_id": str(incident.pk),
         "number": str(ticket.number),
         "message_id": str(reply.pk),
         "attachment_id": str(ticket.attachments.get().id),
@@ -135,5 +162,5 @@ def test_the_api_conforms_to_its_openapi_document(
             check(result.ok(), mode)
     record_property(f"schemathesis_cases:{who}", cases)
     print(f"Schemathesis ({who}): {cases} cases over {operations} operations")
-    assert operations >= 18
+    assert operations >= 34
     assert not failures, "\n\n".join(failures[:10])

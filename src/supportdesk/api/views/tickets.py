@@ -371,6 +371,7 @@ class MessageList(ApiView):
                 attachments=uploads_from(data["attachments"]),
                 new_status=data.get("new_status"),
                 resolution_kind=data.get("resolution_kind"),
+                next_update_by=data.get("next_update_by"),
                 channel=Channel.API,
             )
             message = (
