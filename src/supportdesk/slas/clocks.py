@@ -3,8 +3,8 @@
 `sla_ticket_changed` is the one entry point from the ticket services (via
 `tickets.effects.ticket_changed`); it runs inside their transaction, with the ticket row locked.
 `ticket_sla_evaluate` records what is due (warnings, breaches) and is what the periodic sweep calls
-for every ticket whose `next_sla_event_at` has passed. Everything is written with the instant the
-caller passes as `now`, so tests drive it with a fake clock."""
+for every ticket whose next SLA event (`TicketSlaSummary.next_event_at`) has passed. Everything is
+written with the instant the caller passes as `now`, so tests drive it with a fake clock."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ from supportdesk.slas.models import (
     SlaPolicy,
     SlaTarget,
     TicketSla,
+    TicketSlaSummary,
 )
 from supportdesk.slas.policies import PolicyChoice, policy_for, policy_targets
-from supportdesk.tickets.models import Message, Status, Ticket, TicketEvent
+from supportdesk.tickets.models import OPEN_STATUSES, Message, Status, Ticket, TicketEvent
 
 # Statuses in which the resolution clock does not run (SPEC §3): waiting on the customer, and
 # solved (or closed) until a reopen.
@@ -187,17 +188,26 @@ def summarise(clocks: Iterable[SlaClock], now: dt.datetime) -> Summary:
 
 
 def _write_summary(ticket: Ticket, now: dt.datetime) -> None:
+    """Store the ticket's summary (one row in `slas_ticketslasummary`), unless it is unchanged."""
     clocks = list(SlaClock.objects.filter(ticket=ticket))
     s = summarise(clocks, now)
     fields = {
-        "next_sla_event_at": s.next_event_at,
-        "sla_due_at": s.due_at,
-        "sla_state": s.state,
-        "sla_calendar_id": s.calendar_id,
+        # From the status, not `ticket.is_open`: the database computes that, after the save.
+        "is_open": ticket.status in OPEN_STATUSES,
+        "next_event_at": s.next_event_at,
+        "due_at": s.due_at,
+        "state": s.state,
+        "calendar_id": s.calendar_id,
     }
-    for name, value in fields.items():
-        setattr(ticket, name, value)
-    Ticket.objects.filter(pk=ticket.pk).update(**fields)
+    stored = TicketSlaSummary.objects.filter(pk=ticket.pk).first()
+    if stored is None:
+        stored = TicketSlaSummary.objects.create(ticket=ticket, **fields)
+    elif any(getattr(stored, name) != value for name, value in fields.items()):
+        for name, value in fields.items():
+            setattr(stored, name, value)
+        stored.save(update_fields=list(fields))
+    # Keep the cached relation current for callers that go on reading it.
+    ticket.sla_summary = stored
 
 
 # ---------------------------------------------------------------------------------------------
@@ -645,19 +655,27 @@ def ticket_sla_evaluate(ticket: Ticket, *, now: dt.datetime | None = None) -> li
 
 def sla_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Find the tickets whose next SLA event is due (one index range scan on
-    `next_sla_event_at`) and evaluate each in its own transaction, with the row locked, so any
-    number of workers may sweep at once. Returns how many events it recorded."""
+    `slas_ticketslasummary.next_event_at`) and evaluate each in its own transaction, with the
+    ticket row locked, so any number of workers may sweep at once. Returns how many events it
+    recorded."""
     now = now or timezone.now()
     due = list(
-        Ticket.objects.filter(next_sla_event_at__lte=now)
-        .order_by("next_sla_event_at")
+        TicketSlaSummary.objects.filter(next_event_at__lte=now)
+        .order_by("next_event_at")
         .values_list("pk", flat=True)[:limit]
     )
     fired = 0
     for pk in due:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update().filter(pk=pk).first()
-            if ticket is None or ticket.next_sla_event_at is None or ticket.next_sla_event_at > now:
+            if ticket is None:
+                continue
+            next_event = (
+                TicketSlaSummary.objects.filter(pk=pk)
+                .values_list("next_event_at", flat=True)
+                .first()
+            )
+            if next_event is None or next_event > now:
                 continue  # another worker got there first
             fired += len(ticket_sla_evaluate(ticket, now=now))
     return fired
@@ -665,7 +683,7 @@ def sla_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
 
 def sla_repair(*, now: dt.datetime | None = None, limit: int = 2000) -> int:
     """Re-drive what a crash may have left behind: tickets whose stored next event disagrees with
-    their clocks (a worker died between writing a clock and the ticket), and clocks whose due
+    their clocks (a worker died between writing a clock and the summary), and clocks whose due
     instant passed without a breach being recorded. Returns how many tickets it fixed."""
     now = now or timezone.now()
     stuck_clock = Q(met_at__isnull=True, breached_at__isnull=True, due_at__lte=now) & ~Q(
@@ -675,9 +693,11 @@ def sla_repair(*, now: dt.datetime | None = None, limit: int = 2000) -> int:
         SlaClock.objects.filter(stuck_clock).values_list("ticket_id", flat=True)[:limit]
     )
     ticket_ids |= set(
-        Ticket.objects.filter(is_open=True, next_sla_event_at__isnull=True)
-        .filter(sla_clocks__next_event_at__isnull=False)
-        .values_list("pk", flat=True)[:limit]
+        SlaClock.objects.filter(next_event_at__isnull=False, ticket__is_open=True)
+        .filter(
+            Q(ticket__sla_summary__isnull=True) | Q(ticket__sla_summary__next_event_at__isnull=True)
+        )
+        .values_list("ticket_id", flat=True)[:limit]
     )
     for pk in ticket_ids:
         with transaction.atomic():

@@ -167,6 +167,42 @@ class TicketSla(models.Model):
         return f"#{self.ticket_id}: {self.reason}"
 
 
+class TicketSlaSummary(models.Model):
+    """The ticket's SLA summary, written by the clocks and the bulk recompute: the next instant
+    the sweep must look at the ticket (a warning or a due instant), and for the queue's badge and
+    the "at risk" queue the earliest unmet due instant, its calendar and the clocks' state.
+
+    A narrow table of its own rather than columns on the ticket: the summary's instants are
+    indexed (the sweep and the at-risk queue read them with one index range scan), so changing
+    them is never a HOT update; here that touches this table's three small indexes instead of
+    every index of `tickets_ticket`. `is_open` mirrors the ticket's, for the at-risk queue."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="sla_summary"
+    )
+    is_open = models.BooleanField(default=True)
+    next_event_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, blank=True)
+    # The calendar of the soonest due clock (the badge shows time left in its business time).
+    calendar_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep: `next_event_at <= now`, ordered (tickets with no next event are left out).
+            models.Index(
+                fields=["next_event_at"],
+                name="slasummary_next_event_idx",
+                condition=models.Q(next_event_at__isnull=False),
+            ),
+            # The at-risk queue and the "SLA due" sort: open tickets by due instant.
+            models.Index(fields=["is_open", "due_at", "ticket"], name="slasummary_open_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.state or 'no SLA'}"
+
+
 class ClockState(models.TextChoices):
     RUNNING = "running", "Running"
     PAUSED = "paused", "Paused"

@@ -20,6 +20,7 @@ from supportdesk.slas.models import (
     SlaClock,
     SlaClockEvent,
     TicketSla,
+    TicketSlaSummary,
 )
 from supportdesk.tickets.models import Message, Ticket
 
@@ -31,6 +32,15 @@ STATE_TONE = {
     "met": "info",
     ClockState.CANCELLED: "muted",
 }
+
+
+def ticket_sla_summary(ticket: Ticket) -> TicketSlaSummary | None:
+    """The ticket's stored SLA summary (the queue prefetches it), or None when it has none (a
+    ticket that never went through the ticket services, such as bulk-loaded data)."""
+    try:
+        return ticket.sla_summary
+    except TicketSlaSummary.DoesNotExist:
+        return None
 
 
 def business_left(clock: BusinessClock | None, now: dt.datetime, due: dt.datetime) -> int:
@@ -233,6 +243,7 @@ def explain(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str, Any]
     """Everything about a ticket's SLA as plain data (the command prints it or dumps JSON)."""
     now = now or timezone.now()
     sla = ticket_sla(ticket)
+    summary = ticket_sla_summary(ticket)
     views = clock_views(ticket, now=now)
     calendars: dict[int, Calendar] = {v.calendar.pk: v.calendar for v in views if v.calendar}
 
@@ -285,7 +296,7 @@ def explain(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str, Any]
             }
             for v in views
         ],
-        "next_event": iso(ticket.next_sla_event_at),
+        "next_event": iso(summary.next_event_at if summary else None),
         "timeline": sorted(
             (
                 {

@@ -100,13 +100,9 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change; optimistic concurrency for the API (ETag / If-Match).
     version = models.PositiveIntegerField(default=1)
-    # SLA summary, written by supportdesk.slas: the next instant the SLA sweep must look at this
-    # ticket (a warning or a due instant; one index range scan finds what is due), and for the
-    # queue's badge and "at risk" queue the earliest unmet due instant and the clocks' state.
-    next_sla_event_at = models.DateTimeField(null=True, blank=True)
-    sla_due_at = models.DateTimeField(null=True, blank=True)
-    sla_state = models.CharField(max_length=10, blank=True)
-    sla_calendar_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The SLA summary (next SLA event, earliest due instant, badge state) is not kept here but in
+    # `slas.TicketSlaSummary` (`ticket.sla_summary`): its indexed instants change with every
+    # recompute, and an update of an indexed column here would touch all of this table's indexes.
     # Derived by the database from status, so queues can use one ordered index scan (an IN list of
     # open statuses cannot be read from an index in updated order).
     is_open = models.GeneratedField(
@@ -136,8 +132,6 @@ class Ticket(models.Model):
             models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_idx"),
             models.Index(fields=["requester", "-updated_at", "-id"], name="ticket_requester_idx"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
-            models.Index(fields=["next_sla_event_at"], name="ticket_next_sla_event_idx"),
-            models.Index(fields=["is_open", "sla_due_at", "id"], name="ticket_open_sla_due_idx"),
         ]
 
     def __str__(self) -> str:

@@ -34,10 +34,13 @@ class Queue:
             case "solved":
                 return Q(is_open=False)
             case "at_risk":
-                # SLA clocks warned or breached, or due within the window (written by slas).
+                # SLA clocks warned or breached, or due within the window: the tickets' SLA
+                # summaries (`slas.TicketSlaSummary`), read in due order from its (is_open, due)
+                # index.
                 soon = timezone.now() + AT_RISK_WINDOW
-                return Q(is_open=True, sla_state__in=["warning", "breached"]) | Q(
-                    is_open=True, sla_due_at__lte=soon
+                return Q(sla_summary__is_open=True) & (
+                    Q(sla_summary__state__in=["warning", "breached"])
+                    | Q(sla_summary__due_at__lte=soon)
                 )
             case _:
                 return Q()
@@ -65,7 +68,7 @@ SORTS = {
     "oldest": ("Oldest", ("created_at", "id")),
     "severity": ("Severity", ("severity", "-updated_at", "-id")),
     "number": ("Number", ("-number",)),
-    "sla": ("SLA due", (F("sla_due_at").asc(nulls_last=True), "id")),
+    "sla": ("SLA due", (F("sla_summary__due_at").asc(nulls_last=True), "id")),
 }
 # Queues whose natural order is not "last updated".
 DEFAULT_SORTS = {"at_risk": "sla"}
@@ -95,7 +98,7 @@ def ticket_queue(
     # away from the ordered index scan into a full sort.
     return (
         tickets.filter(**filters)
-        .prefetch_related("organization", "requester", "assignee")
+        .prefetch_related("organization", "requester", "assignee", "sla_summary")
         .order_by(*SORTS.get(sort, SORTS["updated"])[1])
     )
 

@@ -1,7 +1,8 @@
 """`{% sla_badge ticket %}`: the queue's SLA badge (time left in business time, colour by state).
 
-Reads only the ticket's own summary columns plus the calendars, which are loaded once per
-request, so a queue page's query count does not grow with its rows."""
+Reads only the ticket's SLA summary (`ticket.sla_summary`, which the queue prefetches in one
+query) plus the calendars, which are loaded once per request, so a queue page's query count does
+not grow with its rows."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils.safestring import SafeString
 
 from supportdesk.sla import BusinessClock
 from supportdesk.slas import engine
-from supportdesk.slas.selectors import badge
+from supportdesk.slas.selectors import badge, ticket_sla_summary
 
 register = template.Library()
 
@@ -31,14 +32,15 @@ def _clocks(context: template.Context) -> dict[int, BusinessClock]:
 
 @register.simple_tag(takes_context=True)
 def sla_badge(context: template.Context, ticket: Any) -> SafeString:
-    if not ticket.sla_state:
+    summary = ticket_sla_summary(ticket)
+    if summary is None or not summary.state:
         return format_html('<span class="muted" title="{}">—</span>', "No SLA clock")
     calendar = None
-    if ticket.sla_calendar_id and ticket.sla_due_at:
-        calendar = _clocks(context).get(ticket.sla_calendar_id)
+    if summary.calendar_id and summary.due_at:
+        calendar = _clocks(context).get(summary.calendar_id)
     shown = badge(
-        state=ticket.sla_state,
-        due_at=ticket.sla_due_at,
+        state=summary.state,
+        due_at=summary.due_at,
         calendar_clock=calendar,
         now=timezone.now(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from supportdesk.slas.models import Metric, SlaClock
+from supportdesk.slas.models import Metric, SlaClock, TicketSlaSummary
 from supportdesk.tickets.models import Ticket
 
 PT = ZoneInfo("America/Los_Angeles")
@@ -27,3 +27,8 @@ def clock(ticket: Ticket, metric: str = Metric.FIRST_RESPONSE) -> SlaClock:
 
 def fresh(ticket: Ticket) -> Ticket:
     return Ticket.objects.get(pk=ticket.pk)
+
+
+def summary(ticket: Ticket) -> TicketSlaSummary:
+    """The ticket's SLA summary as stored now."""
+    return TicketSlaSummary.objects.get(pk=ticket.pk)

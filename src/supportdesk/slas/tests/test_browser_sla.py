@@ -45,7 +45,9 @@ def test_the_sla_pages_as_people_see_them(
     page.goto(f"{base}/console/?queue=open")
     page.screenshot(path=artifacts_dir / "sla-02-open-queue-badges.png", full_page=True)
 
-    at_risk = Ticket.objects.filter(sla_state="warning").order_by("sla_due_at").first()
+    at_risk = (
+        Ticket.objects.filter(sla_summary__state="warning").order_by("sla_summary__due_at").first()
+    )
     assert at_risk is not None
     page.goto(f"{base}/console/tickets/{at_risk.number}/")
     panel = page.locator(".sla-panel")
@@ -54,7 +56,7 @@ def test_the_sla_pages_as_people_see_them(
     panel.screenshot(path=artifacts_dir / "sla-03-ticket-clocks.png")
     page.screenshot(path=artifacts_dir / "sla-04-ticket-page.png", full_page=True)
 
-    paused = Ticket.objects.filter(sla_state="paused").first()
+    paused = Ticket.objects.filter(sla_summary__state="paused").first()
     assert paused is not None
     page.goto(f"{base}/console/tickets/{paused.number}/")
     page.locator(".sla-panel").screenshot(path=artifacts_dir / "sla-05-ticket-paused.png")

@@ -12,6 +12,7 @@ from io import StringIO
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from supportdesk.accounts.models import Role
@@ -22,7 +23,8 @@ from supportdesk.slas import clocks as sla
 from supportdesk.slas.models import Calendar, Metric, OnCallShift, SlaClock, SlaPolicy
 from supportdesk.slas.tests.helpers import clock
 from supportdesk.tickets import services
-from supportdesk.tickets.models import Status
+from supportdesk.tickets.models import ResolutionKind, Status
+from supportdesk.tickets.selectors import ticket_queue
 
 pytestmark = pytest.mark.django_db
 H = 3600
@@ -53,6 +55,33 @@ def test_the_queue_shows_a_badge_and_the_at_risk_queue_sorts_by_due(agent, manag
     assert "At risk (SLA)" in risky
     assert risky.index(late.subject) < risky.index(soon.subject)
     assert calm.subject not in risky
+    # Solved: out of the at-risk queue (its SLA summary follows the ticket's status).
+    services.ticket_update(
+        actor=agent, ticket=late, status=Status.SOLVED, resolution_kind=ResolutionKind.FIX
+    )
+    risky = client.get("/console/?queue=at_risk").content.decode()
+    assert late.subject not in risky
+    assert soon.subject in risky
+
+
+def test_the_at_risk_queue_reads_the_sla_summaries_in_due_order_from_their_index(
+    agent, managed_contact
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite sorts NULLs first and cannot read NULLS LAST order from an index")
+    make_ticket(managed_contact, subject="Late one", severity=1, now=ago(30))
+    query = ticket_queue(user=agent, queue="at_risk", sort="sla")
+    sql, params = query.values_list("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # A tiny table is read sequentially; ask whether an ordered index plan exists.
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_sort = off")
+        cursor.execute("EXPLAIN " + sql + " LIMIT 50", params)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+        cursor.execute("RESET enable_sort")
+    assert "Sort" not in plan
+    assert "slasummary_open_due_idx" in plan
 
 
 def test_the_ticket_page_shows_each_clock_its_history_and_the_policy_with_its_reason(

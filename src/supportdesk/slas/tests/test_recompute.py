@@ -6,21 +6,21 @@ import pytest
 
 from supportdesk.core.testing import make_ticket
 from supportdesk.slas import clocks as sla
-from supportdesk.slas.models import Calendar, SlaClock, SlaPolicy
+from supportdesk.slas.models import Calendar, SlaClock, SlaPolicy, TicketSlaSummary
 from supportdesk.slas.recompute import sla_recompute
 from supportdesk.slas.tests.helpers import pt
 from supportdesk.tickets import services
-from supportdesk.tickets.models import ResolutionKind, Status, Ticket
+from supportdesk.tickets.models import ResolutionKind, Status
 
 pytestmark = pytest.mark.django_db
 CLOCK_FIELDS = ("id", "due_at", "warn_at", "next_event_at", "state", "target_seconds")
-TICKET_FIELDS = ("id", "next_sla_event_at", "sla_due_at", "sla_state", "sla_calendar_id")
+SUMMARY_FIELDS = ("ticket_id", "is_open", "next_event_at", "due_at", "state", "calendar_id")
 
 
 def snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     return (
         list(SlaClock.objects.order_by("id").values_list(*CLOCK_FIELDS)),
-        list(Ticket.objects.order_by("id").values_list(*TICKET_FIELDS)),
+        list(TicketSlaSummary.objects.order_by("ticket_id").values_list(*SUMMARY_FIELDS)),
     )
 
 
@@ -63,8 +63,8 @@ def test_bulk_recompute_of_a_calendar_matches_the_one_ticket_path(mixed):
     unmet = SlaClock.objects.exclude(metric="commitment").filter(met_at=None)
     affected = set(unmet.values_list("ticket_id", flat=True))
     unmet.update(due_at=None, warn_at=None, next_event_at=None)
-    Ticket.objects.filter(pk__in=affected).update(
-        next_sla_event_at=None, sla_due_at=None, sla_state=""
+    TicketSlaSummary.objects.filter(pk__in=affected).update(
+        next_event_at=None, due_at=None, state=""
     )
     business = Calendar.objects.get(slug="business-hours")
     assert sla_recompute(calendar_id=business.pk, now=pt(2, 12)) == len(affected) == 4
@@ -79,3 +79,39 @@ def test_bulk_recompute_of_a_policy_matches_the_one_ticket_path(mixed):
     policy = SlaPolicy.objects.get(kind="self_hosted")
     sla_recompute(policy_id=policy.pk, now=pt(2, 12))
     assert snapshot() == before
+
+
+def test_bulk_recompute_writes_only_the_rows_that_changed(mixed):
+    business = Calendar.objects.get(slug="business-hours")
+    stamps = dict(SlaClock.objects.values_list("id", "updated_at"))
+    summaries = snapshot()[1]
+    sla_recompute(calendar_id=business.pk, now=pt(2, 12))  # the same instant: nothing moved
+    assert dict(SlaClock.objects.values_list("id", "updated_at")) == stamps
+    assert snapshot()[1] == summaries
+    # One clock loses its due instant (say, a crashed writer): only it is written again.
+    broken = SlaClock.objects.filter(metric="first_response", met_at=None).order_by("id").first()
+    assert broken is not None
+    SlaClock.objects.filter(pk=broken.pk).update(due_at=None, next_event_at=None)
+    sla_recompute(calendar_id=business.pk, now=pt(2, 13))
+    after = dict(SlaClock.objects.values_list("id", "updated_at"))
+    assert {pk for pk, at in after.items() if at != stamps[pk]} == {broken.pk}
+    assert after[broken.pk] == pt(2, 13)
+    assert SlaClock.objects.get(pk=broken.pk).due_at is not None
+
+
+def test_a_closed_ticket_leaves_the_recompute_and_keeps_its_summary(mixed, agent):
+    plain = mixed[0]
+    services.ticket_update(
+        actor=agent,
+        ticket=plain,
+        status=Status.SOLVED,
+        resolution_kind=ResolutionKind.FIX,
+        now=pt(2, 13),
+    )
+    stored = TicketSlaSummary.objects.get(pk=plain.pk)
+    assert stored.is_open is False
+    business = Calendar.objects.get(slug="business-hours")
+    SlaClock.objects.filter(ticket=plain, met_at=None).update(due_at=None, next_event_at=None)
+    sla_recompute(calendar_id=business.pk, now=pt(2, 14))
+    # Not recomputed: the ticket is closed (its summary says so, without reading the ticket).
+    assert not SlaClock.objects.filter(ticket=plain, met_at=None).exclude(due_at=None).exists()

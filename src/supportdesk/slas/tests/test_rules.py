@@ -20,11 +20,12 @@ from supportdesk.slas.models import (
     SlaClockEvent,
     SlaPolicy,
     TicketSla,
+    TicketSlaSummary,
 )
 from supportdesk.slas.policies import TargetSpec, calendar_create, calendar_update, policy_save
-from supportdesk.slas.tests.helpers import clock, fresh, pt
+from supportdesk.slas.tests.helpers import clock, pt, summary
 from supportdesk.tickets import services
-from supportdesk.tickets.models import Message, ResolutionKind, Status, Ticket
+from supportdesk.tickets.models import Message, ResolutionKind, Status
 from supportdesk.webhooks.models import WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_clock_starts_at_reported_at_and_a_budget_ending_at_closing_is_due_at_cl
     assert first.due_at == pt(2, 17)
     assert clock(sev1, Metric.RESOLUTION).due_at == pt(10, 17)  # 72 h = 9 business days
     # 75 % of 24 h is 18 h (Wed 11:00); 60 min before is Wed 16:00: the earlier one counts.
-    assert fresh(sev1).next_sla_event_at == first.warn_at == pt(2, 11)
+    assert summary(sev1).next_event_at == first.warn_at == pt(2, 11)
 
 
 def test_a_reply_exactly_at_the_due_instant_meets_the_target(sev1, agent):
@@ -144,7 +145,7 @@ def test_resolution_pauses_while_waiting_and_solved_and_reopen_resumes_the_same_
     resolution = clock(sev1, Metric.RESOLUTION)
     assert resolution.state == ClockState.PAUSED
     assert resolution.due_at is None
-    assert fresh(sev1).sla_state == "paused"  # first response met, resolution paused
+    assert summary(sev1).state == "paused"  # first response met, resolution paused
     services.ticket_reply_add(actor=contact, ticket=sev1, body="Logs attached", now=pt(1, 11))
     resolution = clock(sev1, Metric.RESOLUTION)
     assert resolution.state == ClockState.RUNNING
@@ -190,7 +191,7 @@ def test_severity_change_recomputes_from_the_original_start_and_can_breach_at_on
     assert ("recomputed", pt(4, 17), pt(2, 17)) in events
     assert events[-1][0] == "escalated"
     assert Notification.objects.filter(recipient=lead, kind="sla.escalated").count() == 1
-    assert fresh(ticket).sla_state == "breached"
+    assert summary(ticket).state == "breached"
 
 
 def test_a_breach_stays_recorded_after_a_pause_and_a_target_change(sev1, agent):
@@ -259,7 +260,7 @@ def test_a_calendar_edit_takes_effect_from_the_edit_and_consumed_time_stays_cons
     assert version.effective_from == pt(1, 9)
     first = clock(sev1)
     assert first.due_at == pt(4, 13)  # Tue, Wed, Thu, Fri mornings: 16 h
-    assert fresh(sev1).next_sla_event_at == first.warn_at
+    assert summary(sev1).next_event_at == first.warn_at
     # The 75 % warning (18 h): 10 h more after the edit: Tue 4, Wed 4, Thu 2 → Thu 11:00.
     assert first.warn_at == pt(3, 11)
     assert first.events.last().kind == "recomputed" or first.events.count() == 1
@@ -300,8 +301,8 @@ def test_the_policy_rule_contract_then_deployment_then_none(lead, community):
         t = make_ticket(person, severity=1, now=pt(0, 9))
         assert TicketSla.objects.get(ticket=t).reason.startswith(reason)
         assert not t.sla_clocks.exists()
-        assert fresh(t).next_sla_event_at is None
-        assert fresh(t).sla_state == ""
+        assert summary(t).next_event_at is None
+        assert summary(t).state == ""
 
 
 def test_managed_sev1_runs_around_the_clock_and_sev2_on_the_business_week(lead):
@@ -409,7 +410,7 @@ def test_sev1_on_a_24x7_policy_goes_to_the_on_call_person_at_once(agent, lead):
 
 
 def test_the_sweep_finds_due_tickets_with_one_index_range_scan(sev1):
-    query = Ticket.objects.filter(next_sla_event_at__lte=pt(9, 0)).order_by("next_sla_event_at")
+    query = TicketSlaSummary.objects.filter(next_event_at__lte=pt(9, 0)).order_by("next_event_at")
     sql, params = query.values_list("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -420,7 +421,7 @@ def test_the_sweep_finds_due_tickets_with_one_index_range_scan(sev1):
         else:
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-    assert "ticket_next_sla_event_idx" in plan
+    assert "slasummary_next_event_idx" in plan
 
 
 # --- Expectations (commitments) ------------------------------------------------------------------
@@ -439,7 +440,7 @@ def test_a_commitment_is_tracked_like_a_target(sev1, agent, contact, lead):
     assert promise.due_at == pt(0, 15)
     assert promise.warn_at == pt(0, 14)
     assert promise.message.expectations_part == "Update by 15:00"
-    assert fresh(sev1).next_sla_event_at == pt(0, 14)
+    assert summary(sev1).next_event_at == pt(0, 14)
     sla.sla_sweep(now=pt(0, 14))
     assert Notification.objects.filter(kind="sla.warning").count() == 1
     # A customer message does not keep the promise; an agent's next public reply does.
@@ -455,7 +456,7 @@ def test_a_missed_commitment_is_breached(sev1, agent):
     )
     sla.sla_sweep(now=pt(0, 12))
     assert clock(sev1, Metric.COMMITMENT).breached_at == pt(0, 12)
-    assert fresh(sev1).sla_state == "breached"
+    assert summary(sev1).state == "breached"
 
 
 def test_a_commitment_must_be_in_the_future_and_made_by_an_agent(sev1, agent, contact):
@@ -503,7 +504,7 @@ def test_next_reply_cycles_start_with_the_customer_and_end_with_our_reply(lead, 
 
 def test_evaluating_twice_records_nothing_new_and_the_repair_sweep_redrives_stuck_tickets(sev1):
     # Simulate a worker that died after writing the clock but before the ticket's summary.
-    Ticket.objects.filter(pk=sev1.pk).update(next_sla_event_at=None)
+    TicketSlaSummary.objects.filter(pk=sev1.pk).update(next_event_at=None)
     assert sla.sla_sweep(now=pt(3, 0)) == 0  # the sweep cannot see it…
     assert sla.sla_repair(now=pt(3, 0)) == 1  # …the repair sweep can
     assert clock(sev1).breached_at == pt(2, 17)

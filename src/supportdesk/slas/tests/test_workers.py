@@ -95,10 +95,10 @@ def test_an_sla_task_runs_through_redis_with_an_rq_worker():
     SlaClock.objects.filter(ticket_id__in=ids).update(
         due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1), warn_at=None
     )
-    from supportdesk.tickets.models import Ticket
+    from supportdesk.slas.models import TicketSlaSummary
 
-    Ticket.objects.filter(pk__in=ids).update(
-        next_sla_event_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    TicketSlaSummary.objects.filter(pk__in=ids).update(
+        next_event_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     )
     try:
         with override_settings(
