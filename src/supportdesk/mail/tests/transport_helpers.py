@@ -11,10 +11,11 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -92,6 +93,14 @@ class ListenerProcess:
     process: subprocess.Popen[str]
     port: int
     env: dict[str, str]
+    output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    def drain(self) -> None:
+        """Read the process's output as it comes (a full pipe would block its logging)."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
 
 
 def subprocess_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -187,7 +196,10 @@ def start_listener(env: dict[str, str], port: int | None = None, *extra: str) ->
             line = process.stdout.readline()
             seen += line
             if "mail listener" in line:
-                return ListenerProcess(process=process, port=port, env=env)
+                running = ListenerProcess(process=process, port=port, env=env, output=[seen])
+                running.reader = threading.Thread(target=running.drain, daemon=True)
+                running.reader.start()
+                return running
         if process.poll() is not None:
             break
     process.kill()
@@ -198,8 +210,10 @@ def stop_listener(running: ListenerProcess, sig: int = signal.SIGTERM) -> str:
     if running.process.poll() is None:
         os.killpg(running.process.pid, sig)
     try:
-        out, _ = running.process.communicate(timeout=60)
+        running.process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(running.process.pid, signal.SIGKILL)
-        out, _ = running.process.communicate()
-    return out or ""
+        running.process.wait()
+    if running.reader is not None:
+        running.reader.join(10)
+    return "".join(running.output)
