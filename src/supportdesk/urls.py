@@ -15,6 +15,7 @@ urlpatterns = [
     path("portal/", include("supportdesk.instances.urls_portal")),
     path("status/", include("supportdesk.instances.urls_status")),
     path("console/sla/", include("supportdesk.slas.urls")),
+    path("console/mail/", include("supportdesk.mail.urls")),
     path("api/v1/", include("supportdesk.api.urls")),
     re_path(r"^api/", api_not_found, name="api_not_found"),
     path("", include("supportdesk.api.page_urls")),

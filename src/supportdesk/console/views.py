@@ -24,6 +24,7 @@ from supportdesk.core.forms import apply_service_errors, parse_addresses
 from supportdesk.core.pagination import CappedPaginator
 from supportdesk.core.views import staff_required
 from supportdesk.instances.reports import ticket_panel as instances_panel
+from supportdesk.mail.selectors import quarantined_count, ticket_mail_panel
 from supportdesk.notifications.selectors import unread_count
 from supportdesk.organizations.models import Organization
 from supportdesk.slas.selectors import ticket_panel as sla_panel
@@ -61,6 +62,7 @@ def base_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_queues": [(key, q.title, counts.get(key)) for key, q in QUEUES.items()],
         "unread_notifications": unread_count(user),
+        "quarantined_mail": quarantined_count(),
     }
 
 
@@ -163,6 +165,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "cc_form": forms.get("cc_form") or CcForm(),
         "missing_parts": forms.get("missing_parts", []),
         **instances_panel(ticket),
+        **ticket_mail_panel(ticket),
     }
     if organization is not None:
         context["open_ticket_count"] = organization.tickets.filter(is_open=True).count()

@@ -55,6 +55,12 @@ class InboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    threaded_by = models.CharField(
+        max_length=30, blank=True, help_text="token, message-id, subject, returned-message-id"
+    )
+    outcome = models.CharField(
+        max_length=500, blank=True, help_text="What processing did, in words (for the console)"
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket",
         null=True,
@@ -114,6 +120,8 @@ class OutboundMail(models.Model):
     )
     kind = models.CharField(max_length=40, help_text="e.g. reply, status, assigned, auto-reply")
     is_automatic = models.BooleanField(default=False, help_text="Sent with Auto-Submitted")
+    # For automatic replies: the address answered (rate limiting per sender).
+    auto_reply_to = models.CharField(max_length=254, blank=True)
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=998)
@@ -134,6 +142,7 @@ class OutboundMail(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="outboundmail_state_idx"),
             models.Index(fields=["ticket", "created_at"], name="outboundmail_ticket_idx"),
+            models.Index(fields=["auto_reply_to", "created_at"], name="outboundmail_autoreply_idx"),
         ]
 
     def __str__(self) -> str:

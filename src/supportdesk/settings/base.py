@@ -39,6 +39,25 @@ SUPPORTDESK_PROBE_CONCURRENCY = env_int("SUPPORTDESK_PROBE_CONCURRENCY", 500)
 # An incident in "monitoring" (the instance is back) is resolved after this long without trouble.
 SUPPORTDESK_INCIDENT_AUTO_RESOLVE_MINUTES = env_int("SUPPORTDESK_INCIDENT_AUTO_RESOLVE_MINUTES", 30)
 
+# E-mail channel: processing inbound mail and sending ticket mail (docs/configuration.md).
+# Keys that sign reply addresses (support+TOKEN@…), newest first; empty: derived from SECRET_KEY.
+SUPPORTDESK_MAIL_REPLY_TOKEN_KEYS = env_list("SUPPORTDESK_MAIL_REPLY_TOKEN_KEYS", [])
+# Domain of our Message-IDs; empty: the support address's domain.
+SUPPORTDESK_MAIL_DOMAIN = env_str("SUPPORTDESK_MAIL_DOMAIN", "")
+# More addresses that are ours (mail from them is never answered automatically).
+SUPPORTDESK_MAIL_OWN_ADDRESSES = env_list("SUPPORTDESK_MAIL_OWN_ADDRESSES", [])
+SUPPORTDESK_MAIL_LOOP_HEADER = env_str("SUPPORTDESK_MAIL_LOOP_HEADER", "X-Supportdesk-Loop")
+# Attachments of inbound mail: larger ones (or beyond the count) are listed but not stored as
+# ticket attachments (the raw message keeps them).
+SUPPORTDESK_MAIL_ATTACHMENT_MAX_BYTES = env_int(
+    "SUPPORTDESK_MAIL_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024
+)
+SUPPORTDESK_MAIL_MAX_ATTACHMENTS = env_int("SUPPORTDESK_MAIL_MAX_ATTACHMENTS", 50)
+# Automatic acknowledgements per sender address and hour, at most.
+SUPPORTDESK_MAIL_AUTO_REPLY_LIMIT = env_int("SUPPORTDESK_MAIL_AUTO_REPLY_LIMIT", 3)
+# Send an acknowledgement for a new ticket opened by mail.
+SUPPORTDESK_MAIL_ACKNOWLEDGE = env_bool("SUPPORTDESK_MAIL_ACKNOWLEDGE", True)
+
 # Periodic jobs the worker's scheduler enqueues: (task, interval in seconds).
 SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.tickets.tasks.tickets_autoclose_task", 3600),
@@ -50,6 +69,7 @@ SUPPORTDESK_PERIODIC_JOBS = [
     ("supportdesk.slas.tasks.sla_sweep_task", 30),
     ("supportdesk.slas.tasks.sla_repair_task", 600),
     ("supportdesk.api.tasks.api_housekeeping_task", 600),
+    ("supportdesk.mail.tasks.mail_repair_task", 60),
 ]
 
 INSTALLED_APPS = [

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from supportdesk.accounts.models import User
+from supportdesk.mail.outbound import mail_ticket_changed
 from supportdesk.slas.clocks import sla_ticket_changed
 from supportdesk.tickets.models import Message, Ticket
 from supportdesk.tickets.payloads import message_data, ticket_data
@@ -39,6 +40,15 @@ def ticket_changed(ticket: Ticket, change: TicketChange) -> None:
         changed=change.changed,
         old_status=change.old_status,
         next_update_by=change.next_update_by,
+    )
+    mail_ticket_changed(
+        ticket,
+        actor=change.actor,
+        at=change.at,
+        created=change.created,
+        message=change.message,
+        changed=change.changed,
+        old_status=change.old_status,
     )
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -50,10 +51,12 @@ UNSET: Final[Any] = _Unset()
 
 @dataclass(frozen=True)
 class UploadedAttachment:
-    """An attachment as received from any interface: a filename and its bytes."""
+    """An attachment as received from any interface: a filename and its bytes. `attachment_id`
+    fixes the stored attachment's id in advance (mail: inline images link to it first)."""
 
     filename: str
     content: bytes
+    attachment_id: uuid.UUID | None = None
 
 
 def _event(
@@ -137,6 +140,7 @@ def attachment_store(
 ) -> Attachment:
     validate_attachment(upload)
     attachment = Attachment(
+        id=upload.attachment_id or uuid.uuid4(),
         ticket=ticket,
         message=message,
         filename=safe_filename(upload.filename),
@@ -277,6 +281,7 @@ def ticket_create(
     actor: User,
     subject: str,
     description: str,
+    description_html: str = "",
     severity: int = Severity.SEV2,
     requester: User | None = None,
     ccs: Sequence[User] = (),
@@ -330,7 +335,8 @@ def ticket_create(
         kind=Message.Kind.REPLY,
         channel=channel,
         body_text=description.strip(),
-        body_html=text_to_html(description),
+        # Sanitised HTML from a richer channel (mail), or the text made into HTML.
+        body_html=description_html or text_to_html(description),
         created_at=now,
     )
     for upload in attachments:
@@ -362,6 +368,7 @@ def ticket_reply_add(
     actor: User,
     ticket: Ticket,
     body: str = "",
+    body_html: str = "",
     status_part: str = "",
     next_steps_part: str = "",
     expectations_part: str = "",
@@ -418,7 +425,8 @@ def ticket_reply_add(
         is_automatic=is_automatic,
         channel=channel,
         body_text=text,
-        body_html=_compose_reply_html(body, status_part, next_steps_part, expectations_part),
+        body_html=body_html
+        or _compose_reply_html(body, status_part, next_steps_part, expectations_part),
         status_part=status_part.strip(),
         next_steps_part=next_steps_part.strip(),
         expectations_part=expectations_part.strip(),
@@ -460,6 +468,42 @@ def ticket_reply_add(
             next_update_by=next_update_by,
         ),
     )
+    return message
+
+
+@transaction.atomic
+def ticket_system_note_add(
+    *,
+    ticket: Ticket,
+    body_text: str,
+    body_html: str,
+    author: User | None = None,
+    attachments: Sequence[UploadedAttachment] = (),
+    channel: str = Channel.EMAIL,
+    now: dt.datetime | None = None,
+) -> Message:
+    """Attach something the system received to a ticket as an automatic internal note: an
+    auto-reply, a bounce, list mail. It never changes the status or the SLA clocks (it is not a
+    reply), and `author` (the sender, when known) needs no permission."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    message = Message.objects.create(
+        ticket=ticket,
+        author=author,
+        kind=Message.Kind.NOTE,
+        is_automatic=True,
+        channel=channel,
+        body_text=body_text.strip(),
+        body_html=body_html,
+        created_at=now,
+    )
+    for upload in attachments:
+        attachment_store(ticket=ticket, upload=upload, actor=author, message=message)
+    _event(ticket, author, TicketEvent.Kind.NOTE_ADDED, new=f"message {message.pk}", at=now)
+    ticket.updated_at = now
+    ticket.version += 1
+    ticket.save()
+    ticket_changed(ticket, TicketChange(actor=author, at=now, message=message))
     return message
 
 
