@@ -151,11 +151,12 @@ def _header_values(raw: bytes, name: bytes) -> list[str]:
 def poll_mailbox(
     mailbox: ImapMailbox,
     *,
-    store: Callable[..., tuple[InboundMessage, bool]] = store_inbound,
+    store: Callable[..., tuple[InboundMessage, bool]] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> PollResult:
     """One pass over one mailbox. Never raises for a server or database problem: the result
     says what happened and the next pass tries again."""
+    store = store or store_inbound
     result = PollResult(mailbox=mailbox.label)
     try:
         client = _connect(mailbox)
