@@ -73,37 +73,42 @@ def store_inbound(
         )
     message_id = header_message_id(raw)
     dedupe_key = dedupe_key_for(raw, message_id)
-    with transaction.atomic(durable=True):
-        existing = InboundMessage.objects.filter(channel=channel, dedupe_key=dedupe_key).first()
-        if existing is not None:
-            return existing, False
-        try:
-            with transaction.atomic():
-                inbound = InboundMessage.objects.create(
-                    channel=channel,
-                    dedupe_key=dedupe_key,
-                    message_id=(message_id or "")[:998],
-                    source=source,
-                    envelope_from=envelope_from[:998],
-                    envelope_to=list(envelope_to),
-                    mailbox=mailbox[:200],
-                    uid=uid,
-                    peer=peer[:200],
-                    raw=raw,
-                    size=len(raw),
-                    sha256=hashlib.sha256(raw).hexdigest(),
-                )
-        except IntegrityError:
-            # Another delivery of the same message won the race; it is stored once.
-            return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
-        # robust: once committed the message is safe; an enqueue failure must not turn the 250
-        # into a retry. (A plain function: Django's error log needs a __qualname__.)
-        inbound_id = inbound.pk
+    try:
+        with transaction.atomic(durable=True):
+            existing = (
+                InboundMessage.objects.filter(channel=channel, dedupe_key=dedupe_key)
+                .order_by()
+                .first()
+            )
+            if existing is not None:
+                return existing, False
+            inbound = InboundMessage.objects.create(
+                channel=channel,
+                dedupe_key=dedupe_key,
+                message_id=(message_id or "")[:998],
+                source=source,
+                envelope_from=envelope_from[:998],
+                envelope_to=list(envelope_to),
+                mailbox=mailbox[:200],
+                uid=uid,
+                peer=peer[:200],
+                raw=raw,
+                size=len(raw),
+                sha256=hashlib.sha256(raw).hexdigest(),
+            )
+            # robust: once committed the message is safe; an enqueue failure must not turn the
+            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). A plain
+            # function: Django's error log needs a __qualname__.
+            inbound_id = inbound.pk
 
-        def enqueue() -> None:
-            _enqueue_processing(inbound_id)
+            def enqueue() -> None:
+                _enqueue_processing(inbound_id)
 
-        transaction.on_commit(enqueue, robust=True)
+            transaction.on_commit(enqueue, robust=True)
+    except IntegrityError:
+        # Another delivery of the same message committed first (the unique constraint on
+        # channel + dedupe key decides); it is stored once.
+        return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
     return inbound, True
 
 

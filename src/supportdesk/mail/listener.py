@@ -24,7 +24,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from supportdesk.mail.inbound import MessageTooLarge, store_inbound
 from supportdesk.mail.models import InboundMessage
@@ -86,7 +86,7 @@ def deliver(
         if channel is not None:  # checked at RCPT; settings could change only by restart
             channels.setdefault(channel, []).append(recipient)
     answers: dict[str, str] = {}
-    close_old_connections()
+    _prepare_connections()
     try:
         for channel, channel_recipients in channels.items():
             try:
@@ -103,14 +103,31 @@ def deliver(
             except Exception:
                 logger.exception("could not store a message for %s from %s", channel, peer)
                 answer = "451 4.3.0 Temporary failure storing the message; try again later"
+                _prepare_connections()
             else:
                 what = "stored" if created else "already stored"
                 answer = f"250 2.0.0 {what} as inbound message {inbound.pk}"
             for recipient in channel_recipients:
                 answers[recipient] = answer
     finally:
-        close_old_connections()
+        _prepare_connections()
     return [answers.get(r, "451 4.3.0 Temporary failure; try again later") for r in recipients]
+
+
+def _prepare_connections() -> None:
+    """Django's per-request connection hygiene for this storing thread: drop a connection that
+    failed or outlived CONN_MAX_AGE (PostgreSQL), so the next message gets a working one. A
+    healthy SQLite connection is kept although its CONN_MAX_AGE is 0: reopening the file for every
+    message would cost more than storing it."""
+    for conn in connections.all(initialized_only=True):
+        if (
+            conn.vendor == "sqlite"
+            and conn.connection is not None
+            and not conn.errors_occurred
+            and conn.get_autocommit()
+        ):
+            continue
+        conn.close_if_unusable_or_obsolete()
 
 
 @dataclass

@@ -128,12 +128,15 @@ def test_racing_deliveries_of_one_message_store_it_once(enqueued):
 @pytest.mark.django_db(transaction=True)
 def test_the_unique_constraint_settles_a_race_the_first_lookup_missed(monkeypatch, enqueued):
     """Both deliveries pass the lookup before either inserts: the loser's insert hits the unique
-    constraint inside a savepoint and returns the winner's row."""
+    constraint, its transaction rolls back, and it returns the winner's row."""
     raw = make_message(message_id="<late@acme.test>")
     winner, _ = store(raw)
     real_filter = InboundMessage.objects.filter
 
     class Missing:
+        def order_by(self) -> Missing:
+            return self
+
         def first(self) -> None:
             return None
 
