@@ -235,8 +235,9 @@ class Listener:
         self.port = port
         self.source = InboundMessage.Source.SMTP if smtp else InboundMessage.Source.LMTP
         self.stats = ListenerStats()
+        self.threads = threads or settings.SUPPORTDESK_MAIL_LISTENER_THREADS
         self.executor = ThreadPoolExecutor(
-            max_workers=threads or settings.SUPPORTDESK_MAIL_LISTENER_THREADS,
+            max_workers=self.threads,
             thread_name_prefix="mail-store",
         )
         self.handler = MailHandler(
@@ -283,7 +284,7 @@ class Listener:
     def _close_connections(self) -> None:
         """Close the database connection of every storing thread (each thread owns its own):
         one job per thread, held at a barrier so that every thread takes exactly one."""
-        threads = self.executor._max_workers
+        threads = self.threads
         barrier = threading.Barrier(threads)
 
         def close() -> None:
