@@ -244,6 +244,19 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU time of the processes (Linux /proc), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in processes:
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def wait_processed(prefix: str, expected: int, timeout: float) -> float | None:
     """Seconds until `expected` messages whose Message-ID starts with `prefix` are processed
     onto a ticket, or None on timeout."""
@@ -324,27 +337,38 @@ def main() -> int:
     try:
         wait_for_port(port, listener, log)
 
+        cpu_before = cpu_seconds([listener])
         base_tally, base_seconds = deliver_all(port, baseline_mails, 1)
         base_rate = len(base_tally.accepted) / base_seconds
+        base_cpu_ms = 1000 * (cpu_seconds([listener]) - cpu_before) / len(base_tally.accepted)
         print(
             f"baseline: 1 client delivered {len(base_tally.accepted):,} messages in "
-            f"{base_seconds:.1f} s = {base_rate:.0f} msg/s accepted (no workers running)"
+            f"{base_seconds:.1f} s = {base_rate:.0f} msg/s accepted (no workers running; "
+            f"listener CPU {base_cpu_ms:.1f} ms/msg; load average {os.getloadavg()[0]:.1f})"
         )
         for n in range(args.workers):
             extra = [] if n == 0 else ["--no-scheduler"]
             processes.append(start(env, "worker", "--no-probes", *extra, log=log))
+        workers = processes[1:]
         base_processed = wait_processed("base", len(base_tally.accepted), 600)
+        base_worker_ms = 1000 * cpu_seconds(workers) / len(base_tally.accepted)
         if base_processed is None:
             print("baseline: not all processed within 10 minutes")
             return 1
         print(
             f"baseline: {args.workers} workers processed them in {base_processed:.1f} s "
-            f"= {len(base_tally.accepted) / base_processed:.0f} msg/s"
+            f"= {len(base_tally.accepted) / base_processed:.0f} msg/s "
+            f"(workers' CPU {base_worker_ms:.1f} ms/msg)"
         )
 
+        listener_cpu, workers_cpu = cpu_seconds([listener]), cpu_seconds(workers)
         tally, seconds = deliver_all(port, run_mails, args.clients)
         rate = len(tally.accepted) / seconds
+        load_accepting = os.getloadavg()[0]
+        run_cpu_ms = 1000 * (cpu_seconds([listener]) - listener_cpu) / max(1, len(tally.accepted))
         processed = wait_processed("run", len(tally.accepted), 900)
+        run_worker_ms = 1000 * (cpu_seconds(workers) - workers_cpu) / max(1, len(tally.accepted))
+        load_processing = os.getloadavg()[0]
         total = None if processed is None else seconds + processed
         counts = check("run", tally)
         base_counts = check("base", base_tally)
@@ -364,6 +388,12 @@ def main() -> int:
     print(
         f"  accepted: {rate:.0f} msg/s = {rate / base_rate:.2f}x the 1-client baseline "
         f"(target >= {TARGET_RATE:.0f} msg/s: {verdict[ok_rate]})"
+    )
+    print(
+        f"  listener CPU {run_cpu_ms:.1f} ms/msg (one core: at most {1000 / run_cpu_ms:.0f} "
+        f"msg/s); workers' CPU {run_worker_ms:.1f} ms/msg (one core: at most "
+        f"{1000 / run_worker_ms:.0f} msg/s); load average {load_accepting:.1f} while accepting, "
+        f"{load_processing:.1f} at the end, on {os.cpu_count()} cores"
     )
     if total is None:
         print("  processed: NOT all threaded into tickets within 15 minutes (MISSED)")

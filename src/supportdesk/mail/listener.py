@@ -11,7 +11,6 @@ loop keeps serving other clients while a transaction waits for the database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import threading
@@ -24,7 +23,8 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from supportdesk.mail.inbound import MessageTooLarge, store_inbound
 from supportdesk.mail.models import InboundMessage
@@ -66,8 +66,8 @@ def with_return_path(raw: bytes, envelope_from: str) -> bytes:
 
 
 def deliver(
-    raw: bytes,
     *,
+    raw: bytes,
     source: str,
     mail_from: str,
     recipients: list[str],
@@ -136,6 +136,9 @@ class ListenerStats:
     messages: int = 0
     in_flight: int = 0
     open_protocols: set[SMTP] = field(default_factory=set)
+    # The database connection of each storing thread (each thread has its own).
+    connections: set[BaseDatabaseWrapper] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class MailHandler:
@@ -153,6 +156,13 @@ class MailHandler:
         self.executor = executor
         self.stats = stats
         self.store = store
+
+    def _in_thread(self, **kwargs: Any) -> list[str]:
+        """deliver(), noting this thread's database connection so that stop() can close it."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        with self.stats.lock:
+            self.stats.connections.add(connection)
+        return deliver(**kwargs)
 
     async def handle_RCPT(
         self,
@@ -175,8 +185,8 @@ class MailHandler:
         try:
             answers = await loop.run_in_executor(
                 self.executor,
-                lambda: deliver(
-                    raw,
+                lambda: self._in_thread(
+                    raw=raw,
                     source=self.source,
                     mail_from=envelope.mail_from or "",
                     recipients=list(envelope.rcpt_tos),
@@ -278,22 +288,20 @@ class Listener:
             if protocol.transport is not None:
                 protocol.transport.close()
         await asyncio.sleep(0)
-        await asyncio.get_running_loop().run_in_executor(None, self._close_connections)
         self.executor.shutdown(wait=True)
+        self._close_connections()
 
     def _close_connections(self) -> None:
-        """Close the database connection of every storing thread (each thread owns its own):
-        one job per thread, held at a barrier so that every thread takes exactly one."""
-        threads = self.threads
-        barrier = threading.Barrier(threads)
-
-        def close() -> None:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=10)
-            connections.close_all()
-
-        for future in [self.executor.submit(close) for _ in range(threads)]:
-            future.result()
+        """Close the storing threads' database connections (the threads have ended)."""
+        with self.stats.lock:
+            wrappers = list(self.stats.connections)
+            self.stats.connections.clear()
+        for wrapper in wrappers:
+            wrapper.inc_thread_sharing()
+            try:
+                wrapper.close()
+            finally:
+                wrapper.dec_thread_sharing()
 
     async def serve(
         self, stop: asyncio.Event, ready: Callable[[Listener], Any] | None = None
