@@ -289,7 +289,8 @@ class Listener:
                 protocol.transport.close()
         await asyncio.sleep(0)
         self.executor.shutdown(wait=True)
-        self._close_connections()
+        # Database calls are refused in the event loop's thread (Django's async safety).
+        await asyncio.to_thread(self._close_connections)
 
     def _close_connections(self) -> None:
         """Close the storing threads' database connections (the threads have ended)."""
