@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -146,6 +146,11 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         messages_visible_to(user, ticket).select_related("author").prefetch_related("attachments")
     )
     organization = ticket.organization
+    # Read once, used by the panel and the properties form alike.
+    prefetch_related_objects([ticket], "tags")
+    instances = instances_panel(ticket)
+    health = instances["instance_health"]
+    assert isinstance(health, list)
     context = {
         **base_context(request),
         "ticket": ticket,
@@ -156,7 +161,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "recent_tickets": organization_recent_tickets(ticket),
         "organization": organization,
         "contract": organization.active_contract() if organization else None,
-        "instances": organization.instances.all() if organization else [],
+        "instances": [instance for instance, _ in health],
         "reply_form": forms.get("reply_form") or AgentReplyForm(tz=user.tzinfo),
         "sla": sla_panel(ticket),
         "note_form": forms.get("note_form") or NoteForm(),
@@ -164,7 +169,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         or TicketPropertiesForm(initial=TicketPropertiesForm.initial_for(ticket), tz=user.tzinfo),
         "cc_form": forms.get("cc_form") or CcForm(),
         "missing_parts": forms.get("missing_parts", []),
-        **instances_panel(ticket),
+        **instances,
         **ticket_mail_panel(ticket),
     }
     if organization is not None:

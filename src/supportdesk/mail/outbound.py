@@ -38,7 +38,7 @@ from supportdesk.mail.parsing import (
     sign_reply_token,
     strip_reply_prefixes,
 )
-from supportdesk.mail.suppression import suppressed_addresses
+from supportdesk.mail.suppression import BOUNCE_REASON_PREFIX, suppressed_addresses
 from supportdesk.tickets.models import Message, Status, Ticket
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def _recipients(ticket: Ticket, *, exclude: User | None) -> list[str]:
         if exclude is not None and person.pk == exclude.pk:
             continue
         if person.email_disabled_reason and not person.email_disabled_reason.startswith(
-            "Mail bounces"
+            BOUNCE_REASON_PREFIX
         ):
             continue  # e.g. an API integration account; bounced addresses stay, shown suppressed
         if person.email not in addresses:

@@ -86,7 +86,7 @@ def process_inbound(inbound_id: int) -> InboundMessage:
                 return inbound
             _process(inbound)
             return inbound
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, InboundMessage.DoesNotExist):
         raise
     except Exception as exc:
         if not isinstance(exc, Unprocessable | ValidationError):
@@ -368,6 +368,7 @@ def _process_human(
         description_html=content.html,
         attachments=content.attachments,
         channel=Channel.EMAIL,
+        ccs=_colleague_ccs(user, parsed, own),
     )
     inbound.ticket = ticket
     inbound.ticket_message = ticket.messages.order_by("created_at", "id").first()
@@ -382,6 +383,35 @@ def _process_human(
     ack = outbound.acknowledgement_queue(ticket=ticket, to=user.email, inbound=inbound)
     if ack.state == OutboundMail.State.SUPPRESSED:
         inbound.outcome += f"; no acknowledgement: {ack.last_error}"
+
+
+def _colleague_ccs(user: User, parsed: ParsedMail, own: list[str]) -> list[User]:
+    """The sender's colleagues the mail was also addressed to (To/Cc): they become CCs of the new
+    ticket. Only people of the sender's own organization (an unknown address at one of its
+    email domains joins it); anyone else on the mail is not given access to the ticket."""
+    organization = user.organization
+    if organization is None or not user.is_customer:
+        return []
+    domains = set(organization.email_domains.values_list("domain", flat=True))
+    ours = set(own)
+    colleagues: list[User] = []
+    for address in dict.fromkeys(normalize_email(a.address) for a in (*parsed.to, *parsed.cc)):
+        local, _, domain = address.rpartition("@")
+        if not local or address == user.email:
+            continue
+        if f"{local.partition('+')[0]}@{domain}" in ours:
+            continue  # a support address, plus-addressed or not
+        colleague = User.objects.filter(email=address).first()
+        if colleague is None and domain in domains:
+            colleague = sender_user(address)
+        if (
+            colleague is not None
+            and colleague.organization_id == organization.pk
+            and colleague.is_active
+            and colleague not in colleagues
+        ):
+            colleagues.append(colleague)
+    return colleagues[:20]
 
 
 def _process_automatic(

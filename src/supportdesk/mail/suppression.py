@@ -15,6 +15,10 @@ from django.utils import timezone
 from supportdesk.accounts.models import User, normalize_email
 from supportdesk.mail.models import InboundMessage, SuppressedAddress
 
+# Marks the users' `email_disabled_reason` this module sets (and may clear again); other reasons
+# (an integration account) are someone else's and stay.
+BOUNCE_REASON_PREFIX = "Mail bounces"
+
 
 def suppressed_addresses(addresses: list[str]) -> set[str]:
     """Which of `addresses` (normalised) are blocked now."""
@@ -56,7 +60,7 @@ def address_suppress(
         row.created_at, row.lifted_at, row.lifted_by = now, None, None
         row.save()
     User.objects.filter(email=address, email_disabled_reason="").update(
-        email_disabled_reason=f"Mail bounces: {reason}"[:300], email_disabled_at=now
+        email_disabled_reason=f"{BOUNCE_REASON_PREFIX}: {reason}"[:300], email_disabled_at=now
     )
     return row
 
@@ -78,7 +82,7 @@ def address_suppression_lift(
         return None
     row.lifted_at, row.lifted_by = now, actor
     row.save(update_fields=["lifted_at", "lifted_by"])
-    User.objects.filter(email=row.address, email_disabled_reason__startswith="Mail bounces").update(
-        email_disabled_reason="", email_disabled_at=None
-    )
+    User.objects.filter(
+        email=row.address, email_disabled_reason__startswith=BOUNCE_REASON_PREFIX
+    ).update(email_disabled_reason="", email_disabled_at=None)
     return row

@@ -67,9 +67,22 @@ _Fast = tuple[int, int, list[int], list[int], list[int], list[int], int, list[in
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# Building a timedelta from a large number of seconds costs more than the rest of a due()
+# call, so epoch seconds become a datetime by adding cached parts: the day's midnight (cached per
+# day; the horizon bounds the cache at about 83,000 days) plus cached hours and seconds.
+_MIDNIGHTS: dict[int, datetime] = {}
+_HOURS = tuple(timedelta(0, h * 3600) for h in range(24))
+_SECONDS_OF_HOUR = tuple(timedelta(0, s) for s in range(3600))
+
+
 def _from_epoch(t: int, tz: object = UTC) -> datetime:
-    """Epoch seconds → UTC datetime (the epoch plus a timedelta: cheaper than fromtimestamp)."""
-    return _EPOCH + timedelta(0, t)
+    """Epoch seconds → UTC datetime (cached parts added up: cheaper than fromtimestamp)."""
+    day, rest = divmod(t, 86400)
+    try:
+        midnight = _MIDNIGHTS[day]
+    except KeyError:
+        midnight = _MIDNIGHTS[day] = _EPOCH + timedelta(day)
+    return midnight + _HOURS[rest // 3600] + _SECONDS_OF_HOUR[rest % 3600]
 
 
 def _utc_year(t: int) -> int:
@@ -331,7 +344,13 @@ class BusinessClock:
         j = cum_buckets[wanted >> cum_shift]
         while cum_end[j] < wanted:
             j += 1
-        return _EPOCH + timedelta(0, ends[j] - cum_end[j] + wanted)
+        # _from_epoch, inlined.
+        day, rest = divmod(ends[j] - cum_end[j] + wanted, 86400)
+        try:
+            midnight = _MIDNIGHTS[day]
+        except KeyError:
+            midnight = _MIDNIGHTS[day] = _EPOCH + timedelta(day)
+        return midnight + _HOURS[rest // 3600] + _SECONDS_OF_HOUR[rest % 3600]
 
     def elapsed(self, start: datetime, end: datetime, pauses: Sequence[Pause] = ()) -> int:
         """Business seconds in ``[start, end)`` minus those inside ``pauses``."""

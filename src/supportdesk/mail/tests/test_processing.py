@@ -193,3 +193,16 @@ def test_inline_image_links_to_its_attachment(deliver: Any, contact: User) -> No
     attachment = message.attachments.get()
     assert f"/attachments/{attachment.pk}/" in message.body_html
     assert "cid:" not in message.body_html
+
+
+def test_colleagues_on_the_mail_become_ccs_strangers_do_not(
+    deliver: Any, contact: User, colleague: User, outsider: User
+) -> None:
+    inbound = deliver(
+        build_mail(
+            headers={"Cc": "dave@acme.test, eve@globex.test, newhire@acme.test"},
+        )
+    )
+    ccs = {u.email for u in inbound.ticket.ccs.all()}
+    assert ccs == {"dave@acme.test", "newhire@acme.test"}
+    assert User.objects.get(email="newhire@acme.test").organization == contact.organization

@@ -231,3 +231,23 @@ def test_token_of_a_forged_ticket_id_is_ignored(deliver: Any, contact: User) -> 
     forged = genuine.replace("+" + genuine.split("+")[1][:1], "+z", 1)
     inbound = deliver(build_mail(to=forged, subject="hi", body="x"), envelope_to=[forged])
     assert inbound.ticket != ticket
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_whole_corpus_is_processed_or_quarantined(deliver: Any, org: Any) -> None:
+    """All 891 corpus messages through processing: none escapes as an exception or stays
+    received; bounces are never answered; nothing but human mail is acknowledged."""
+    with (CORPUS / "index.csv").open(newline="", encoding="utf-8") as handle:
+        files = [row["file"] for row in csv.DictReader(handle)]
+    assert len(files) > 800
+    kinds: dict[str, int] = {}
+    for name in files:
+        inbound = deliver((CORPUS / name).read_bytes(), envelope_from="", dedupe_key=name)
+        assert inbound.state in ("processed", "quarantined"), name
+        kinds[inbound.kind or inbound.state] = kinds.get(inbound.kind or inbound.state, 0) + 1
+        if inbound.kind != "human" and inbound.outcome.startswith("New ticket"):
+            # automatic mail opened a ticket: it was not acknowledged
+            assert not OutboundMail.objects.filter(ticket=inbound.ticket).exists(), name
+    assert kinds.get("bounce", 0) > 500
+    assert kinds.get("human", 0) > 150
