@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Each sets itself up.
 SHELL := /bin/bash
 PORT ?= 8000
+MAIL_PORT ?= 2525
 VENV := .venv
 BIN := $(VENV)/bin
 export DJANGO_SETTINGS_MODULE ?= supportdesk.settings.dev
@@ -10,9 +11,10 @@ export DJANGO_SETTINGS_MODULE ?= supportdesk.settings.dev
 setup:
 	@scripts/setup.sh
 
-## make run: SQLite, demo data on first start, web + worker + mail listener on 127.0.0.1:$(PORT)
+## make run: SQLite, demo data on first start, web + worker on 127.0.0.1:$(PORT) and the mail
+## listener (LMTP) on 127.0.0.1:$(MAIL_PORT)
 run: setup
-	@$(BIN)/supportdesk run --port $(PORT)
+	@$(BIN)/supportdesk run --port $(PORT) --mail-port $(MAIL_PORT)
 
 ## make test: lint, types, import contracts, migrations check, then the suite on SQLite
 ## (and on PostgreSQL too when DATABASE_URL points at one)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything `make run` and `make test` need on a fresh Debian machine that has python3 (3.11+):
-# a virtual environment in .venv with the pinned packages, and (with --browser) Debian's Chromium.
+# a virtual environment in .venv with the pinned packages, and (with --browser) what the tests need:
+# Debian's Chromium, Dovecot (dovecot-imapd) and Redis.
 # Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,11 @@ fi
 
 if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
+fi
+
+# The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on loopback, unprivileged.
+if [ "$want_browser" = 1 ] && [ ! -x /usr/sbin/dovecot ]; then
+  apt_install dovecot-imapd
 fi
 
 # The test suite runs one SLA task through Redis (django-tasks-rq) against 127.0.0.1:6379.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from supportdesk.settings.env import env_bool, env_int, env_list, env_str
+from supportdesk.settings.env import env_bool, env_int, env_json_list, env_list, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Where the SQLite database, uploaded attachments and raw mail live unless configured otherwise.
@@ -229,6 +229,24 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 EMAIL_FILE_PATH = str(DATA_DIR / "sent-mail")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SUPPORTDESK_SUPPORT_ADDRESS)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Email in: the LMTP/SMTP listener (`supportdesk mail lmtp`) and IMAP polling (`supportdesk mail
+# imap`). Mail is accepted for the support addresses (any +tag) and, optionally, for every address
+# at the support domains; other recipients are refused with 550 unless the check is turned off.
+SUPPORTDESK_MAIL_ADDRESSES = [
+    a.lower() for a in env_list("SUPPORTDESK_MAIL_ADDRESSES", [SUPPORTDESK_SUPPORT_ADDRESS])
+]
+SUPPORTDESK_MAIL_DOMAINS = [d.lower() for d in env_list("SUPPORTDESK_MAIL_DOMAINS", [])]
+SUPPORTDESK_MAIL_REFUSE_UNKNOWN_RECIPIENTS = env_bool(
+    "SUPPORTDESK_MAIL_REFUSE_UNKNOWN_RECIPIENTS", True
+)
+# Largest message accepted (bytes); bigger ones are refused for good (552).
+SUPPORTDESK_MAIL_MAX_BYTES = env_int("SUPPORTDESK_MAIL_MAX_BYTES", 40 * 1024 * 1024)
+SUPPORTDESK_MAIL_LISTEN = env_str("SUPPORTDESK_MAIL_LISTEN", "127.0.0.1:2525")
+SUPPORTDESK_MAIL_LISTENER_THREADS = env_int("SUPPORTDESK_MAIL_LISTENER_THREADS", 8)
+# IMAP mailboxes to poll: a JSON list of objects, see docs/email.md.
+SUPPORTDESK_IMAP_MAILBOXES = env_json_list("SUPPORTDESK_IMAP_MAILBOXES")
+SUPPORTDESK_IMAP_POLL_SECONDS = env_int("SUPPORTDESK_IMAP_POLL_SECONDS", 60)
 
 # Background work: the Django tasks API. The ORM-backed worker by default; Redis (RQ) when
 # TASKS_BACKEND=rq (see docs/deployment.md).

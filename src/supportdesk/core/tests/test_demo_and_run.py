@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
 import os
+import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -60,7 +63,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_run(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _start_run(data_dir: Path, port: int, mail_port: int = 0) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "SUPPORTDESK_DATA_DIR": str(data_dir),
@@ -68,7 +71,18 @@ def _start_run(data_dir: Path, port: int) -> subprocess.Popen[str]:
         "DATABASE_URL": "",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "supportdesk", "run", "--port", str(port), "--web-workers", "1"],
+        [
+            sys.executable,
+            "-m",
+            "supportdesk",
+            "run",
+            "--port",
+            str(port),
+            "--mail-port",
+            str(mail_port or _free_port()),
+            "--web-workers",
+            "1",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -92,6 +106,40 @@ def _wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 90
     raise AssertionError("supportdesk run did not become healthy")
 
 
+def _mail_is_stored_and_queued(database: Path, mail_port: int) -> tuple[str, str]:
+    """Deliver to the listener `run` started: the message is committed before the 250 and its
+    processing task is queued for the worker (which first works through the demo data's own
+    queued mail, so its ticket is not waited for here; the mail tests cover processing)."""
+    raw = (
+        b"From: alice@acme.demo.test\r\nTo: support@supportdesk.test\r\n"
+        b"Message-ID: <make-run@acme.demo.test>\r\nSubject: Mail through make run\r\n\r\n"
+        b"It broke.\r\n"
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with smtplib.LMTP("127.0.0.1", mail_port, timeout=30) as client:
+                assert (
+                    client.sendmail("alice@acme.demo.test", ["support@supportdesk.test"], raw) == {}
+                )
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    with sqlite3.connect(database) as db:
+        (inbound_id, channel), *_ = db.execute(
+            "SELECT id, channel FROM mail_inboundmessage WHERE message_id = ?",
+            ["<make-run@acme.demo.test>"],
+        ).fetchall()
+        queued = db.execute(
+            "SELECT args_kwargs FROM django_tasks_database_dbtaskresult WHERE task_path = ?",
+            ["supportdesk.mail.tasks.process_inbound_task"],
+        ).fetchall()
+    assert [json.loads(args)["args"] for (args,) in queued] == [[inbound_id]]
+    return channel, "queued"
+
+
 def _stop(process: subprocess.Popen[str]) -> str:
     process.terminate()
     out, _ = process.communicate(timeout=30)
@@ -102,14 +150,17 @@ def _stop(process: subprocess.Popen[str]) -> str:
 def test_run_sets_up_demo_data_once_and_serves_the_app(tmp_path: Path):
     """What `make run` does: migrate, demo data into an empty database, web and worker; a second
     start reuses the database."""
-    port = _free_port()
-    first = _start_run(tmp_path, port)
+    port, mail_port = _free_port(), _free_port()
+    first = _start_run(tmp_path, port, mail_port)
     try:
         _wait_healthy(port, first)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as r:
             assert b"Sign in" in r.read()
+        mail = _mail_is_stored_and_queued(tmp_path / "supportdesk.sqlite3", mail_port)
     finally:
         output = _stop(first)
+    assert mail == ("support@supportdesk.test", "queued")
+    assert f"mail in: LMTP on 127.0.0.1:{mail_port} for support@supportdesk.test" in output
     assert "loading demo data" in output
     assert "alice@acme.demo.test" in output
     assert "password: demo" in output

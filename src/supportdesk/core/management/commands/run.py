@@ -33,6 +33,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--mail-port",
+            type=int,
+            default=int(os.environ.get("MAIL_PORT", "2525")),
+            help="Port of the LMTP mail listener on --host (default: MAIL_PORT or 2525)",
+        )
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--no-demo", action="store_true", help="Do not load demo data")
 
@@ -59,9 +65,10 @@ class Command(BaseCommand):
                 "5",
             ],
             "worker": [*exe, "worker"],
+            "mail": [*exe, "mail", "lmtp", "--bind", f"{options['host']}:{options['mail_port']}"],
         }
         processes.update(getattr(settings, "SUPPORTDESK_RUN_EXTRA", {}))
-        self._banner(url)
+        self._banner(url, f"{options['host']}:{options['mail_port']}")
         children: dict[str, subprocess.Popen[bytes]] = {}
         env = {
             **os.environ,
@@ -99,12 +106,13 @@ class Command(BaseCommand):
                     child.kill()
             self.stdout.write("supportdesk stopped.")
 
-    def _banner(self, url: str) -> None:
+    def _banner(self, url: str, mail: str) -> None:
         width = max(len(e) for e, _ in DEMO_LOGINS)
         lines = [
             "",
             f"  supportdesk is starting at {url}",
             f"  database: {settings.DATABASES['default']['NAME']}",
+            f"  mail in: LMTP on {mail} for {', '.join(settings.SUPPORTDESK_MAIL_ADDRESSES)}",
             "",
             "  Demo logins (password: demo):",
             *[f"    {email.ljust(width)}  {what}" for email, what in DEMO_LOGINS],

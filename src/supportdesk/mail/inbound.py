@@ -1,0 +1,118 @@
+"""Store first: the raw bytes of an incoming message and its delivery facts, committed in one
+transaction before the listener answers 250 or the IMAP poller moves the message on the server.
+
+Processing (parse, thread, ticket) runs afterwards in `process_inbound_task`, enqueued after the
+commit; it can be re-run. A message is stored once per channel (support address): the same
+Message-ID, or without one the same bytes, delivered again returns the row already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from supportdesk.mail.models import InboundMessage
+from supportdesk.mail.parsing import normalise_message_id
+
+logger = logging.getLogger(__name__)
+
+# The header block ends at the first empty line; Message-ID is one (possibly folded) field of it.
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID_FIELD = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.M)
+_DEDUPE_KEY_MAX = 255  # InboundMessage.dedupe_key
+
+
+class MessageTooLarge(ValueError):
+    """The message is bigger than SUPPORTDESK_MAIL_MAX_BYTES: refuse it for good (552)."""
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The normalised Message-ID of the raw message's header block, or None."""
+    end = _END_OF_HEADERS.search(raw)
+    head = raw[: end.start()] if end else raw[:65536]
+    match = _MESSAGE_ID_FIELD.search(head)
+    if match is None:
+        return None
+    return normalise_message_id(match.group(1).decode("utf-8", "replace"))
+
+
+def dedupe_key_for(raw: bytes, message_id: str | None) -> str:
+    """The normalised Message-ID; "sha256:<hex of the bytes>" without one; an overlong one is
+    hashed ("msgid-sha256:<hex>") to fit the column."""
+    if message_id is None:
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    if len(message_id) > _DEDUPE_KEY_MAX:
+        return "msgid-sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    return message_id
+
+
+def store_inbound(
+    raw: bytes,
+    *,
+    source: str,
+    channel: str,
+    envelope_from: str,
+    envelope_to: list[str],
+    peer: str = "",
+    mailbox: str = "",
+    uid: int | None = None,
+) -> tuple[InboundMessage, bool]:
+    """Commit one delivered message for `channel`; return it and whether it is new.
+
+    Raises MessageTooLarge above SUPPORTDESK_MAIL_MAX_BYTES, and database errors as they come:
+    the caller answers with a temporary error then, so that the sender retries. The row is
+    committed when this returns (its own, durable transaction). A new row's processing task is
+    enqueued after the commit."""
+    if len(raw) > settings.SUPPORTDESK_MAIL_MAX_BYTES:
+        raise MessageTooLarge(
+            f"{len(raw)} bytes is more than the limit of {settings.SUPPORTDESK_MAIL_MAX_BYTES}"
+        )
+    message_id = header_message_id(raw)
+    dedupe_key = dedupe_key_for(raw, message_id)
+    try:
+        with transaction.atomic(durable=True):
+            existing = (
+                InboundMessage.objects.filter(channel=channel, dedupe_key=dedupe_key)
+                .order_by()
+                .first()
+            )
+            if existing is not None:
+                return existing, False
+            inbound = InboundMessage.objects.create(
+                channel=channel,
+                dedupe_key=dedupe_key,
+                message_id=(message_id or "")[:998],
+                source=source,
+                envelope_from=envelope_from[:998],
+                envelope_to=list(envelope_to),
+                mailbox=mailbox[:200],
+                uid=uid,
+                peer=peer[:200],
+                raw=raw,
+                size=len(raw),
+                sha256=hashlib.sha256(raw).hexdigest(),
+            )
+            # robust: once committed the message is safe; an enqueue failure must not turn the
+            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). A plain
+            # function: Django's error log needs a __qualname__.
+            inbound_id = inbound.pk
+
+            def enqueue() -> None:
+                _enqueue_processing(inbound_id)
+
+            transaction.on_commit(enqueue, robust=True)
+    except IntegrityError:
+        # Another delivery of the same message committed first (the unique constraint on
+        # channel + dedupe key decides); it is stored once.
+        return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
+    return inbound, True
+
+
+def _enqueue_processing(inbound_id: int) -> None:
+    from supportdesk.mail.tasks import process_inbound_task
+
+    process_inbound_task.enqueue(inbound_id)

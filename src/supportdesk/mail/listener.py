@@ -1,0 +1,353 @@
+"""The LMTP (and plain SMTP) listener: store first, then answer.
+
+A mail server (Postfix, Exim) delivers to it. Each message is committed by `store_inbound`
+before the listener answers 250 — per recipient under LMTP, which answers DATA once for each
+accepted recipient. Recipients that are not ours are refused at RCPT with 550; a message over
+the size limit gets 552; any other failure (database down, disk full, a bug) gets a temporary
+451 so the sender keeps the message and retries. Storing runs in a thread pool so the event
+loop keeps serving other clients while a transaction waits for the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from supportdesk.mail.inbound import MessageTooLarge, store_inbound
+from supportdesk.mail.models import InboundMessage
+from supportdesk.mail.recipients import recipient_channel
+
+logger = logging.getLogger(__name__)
+
+# Lines up to 1 MB are taken (RFC 5321 says 1000 octets, but refusing a long line is a permanent
+# 500 that bounces a customer's mail; the mail server in front already enforces its own limit).
+LINE_LENGTH_LIMIT = 1024 * 1024
+SHUTDOWN_GRACE_SECONDS = 30.0
+
+StoreFunction = Callable[..., tuple[InboundMessage, bool]]
+
+
+def parse_bind(value: str) -> tuple[str, int]:
+    """'127.0.0.1:2525' / '[::1]:2525' / ':2525' -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - the operator asked for it
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return str(peer or "")
+
+
+def _envelope_sender(mail_from: str | None) -> str:
+    return "" if not mail_from or mail_from == "<>" else mail_from
+
+
+def with_return_path(raw: bytes, envelope_from: str) -> bytes:
+    """Prepend the Return-Path header, as the final delivery agent does (RFC 5321 4.4): the
+    parser reads the null path `<>` of bounces and auto-replies from it."""
+    return b"Return-Path: <" + envelope_from.encode("utf-8", "replace") + b">\r\n" + raw
+
+
+def deliver(
+    *,
+    raw: bytes,
+    source: str,
+    mail_from: str,
+    recipients: list[str],
+    peer: str,
+    store: StoreFunction = store_inbound,
+) -> list[str]:
+    """Store `raw` once per channel of `recipients`; return one reply line per recipient.
+
+    Runs in a worker thread (database work). Recipients of the same channel (support+a@x and
+    support+b@x) share one stored message and one answer."""
+    envelope_from = _envelope_sender(mail_from)
+    message = with_return_path(raw, envelope_from)
+    channels: dict[str, list[str]] = {}
+    for recipient in recipients:
+        channel = recipient_channel(recipient)
+        if channel is not None:  # checked at RCPT; settings could change only by restart
+            channels.setdefault(channel, []).append(recipient)
+    answers: dict[str, str] = {}
+    _prepare_connections()
+    try:
+        for channel, channel_recipients in channels.items():
+            try:
+                inbound, created = store(
+                    message,
+                    source=source,
+                    channel=channel,
+                    envelope_from=envelope_from,
+                    envelope_to=channel_recipients,
+                    peer=peer,
+                )
+            except MessageTooLarge as exc:
+                answer = f"552 5.3.4 Message too big for this system ({exc})"
+            except Exception:
+                logger.exception("could not store a message for %s from %s", channel, peer)
+                answer = "451 4.3.0 Temporary failure storing the message; try again later"
+                _prepare_connections()
+            else:
+                what = "stored" if created else "already stored"
+                answer = f"250 2.0.0 {what} as inbound message {inbound.pk}"
+            for recipient in channel_recipients:
+                answers[recipient] = answer
+    finally:
+        _prepare_connections()
+    return [answers.get(r, "451 4.3.0 Temporary failure; try again later") for r in recipients]
+
+
+def _prepare_connections() -> None:
+    """Django's per-request connection hygiene for this storing thread: drop a connection that
+    failed or outlived CONN_MAX_AGE (PostgreSQL), so the next message gets a working one. A
+    healthy SQLite connection is kept although its CONN_MAX_AGE is 0: reopening the file for every
+    message would cost more than storing it."""
+    for conn in connections.all(initialized_only=True):
+        if (
+            conn.vendor == "sqlite"
+            and conn.connection is not None
+            and not conn.errors_occurred
+            and conn.get_autocommit()
+        ):
+            continue
+        conn.close_if_unusable_or_obsolete()
+
+
+@dataclass
+class ListenerStats:
+    sessions: int = 0
+    messages: int = 0
+    in_flight: int = 0
+    open_protocols: set[SMTP] = field(default_factory=set)
+    # The database connection of each storing thread (each thread has its own).
+    connections: set[BaseDatabaseWrapper] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class MailHandler:
+    """aiosmtpd handler: RCPT checks the recipient; DATA stores, in a thread, then answers."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        executor: ThreadPoolExecutor,
+        stats: ListenerStats,
+        store: StoreFunction = store_inbound,
+    ) -> None:
+        self.source = source
+        self.executor = executor
+        self.stats = stats
+        self.store = store
+
+    def _in_thread(self, **kwargs: Any) -> list[str]:
+        """deliver(), noting this thread's database connection so that stop() can close it."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        with self.stats.lock:
+            self.stats.connections.add(connection)
+        return deliver(**kwargs)
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if recipient_channel(address) is None:
+            return f"550 5.1.1 <{address}>: not a support address here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        loop = asyncio.get_running_loop()
+        self.stats.in_flight += 1
+        try:
+            answers = await loop.run_in_executor(
+                self.executor,
+                lambda: self._in_thread(
+                    raw=raw,
+                    source=self.source,
+                    mail_from=envelope.mail_from or "",
+                    recipients=list(envelope.rcpt_tos),
+                    peer=_peer(session),
+                    store=self.store,
+                ),
+            )
+        except Exception:  # the executor is shutting down, or deliver itself failed
+            logger.exception("delivery from %s failed", _peer(session))
+            answers = ["451 4.3.0 Temporary failure; try again later"] * len(envelope.rcpt_tos)
+        finally:
+            self.stats.in_flight -= 1
+        self.stats.messages += 1
+        if self.source == InboundMessage.Source.LMTP:
+            return "\r\n".join(answers)
+        # SMTP answers once for all recipients: all stored, or (some) not -> retry the whole
+        # message; those already stored are recognised as duplicates then.
+        if all(a.startswith("250") for a in answers):
+            return answers[0]
+        if any(a.startswith("4") for a in answers):
+            return "451 4.3.0 Temporary failure storing the message; try again later"
+        return next(a for a in answers if a.startswith("5"))
+
+
+def _protocol_class(base: type[SMTP], stats: ListenerStats) -> type[SMTP]:
+    class Protocol(base):  # type: ignore[valid-type,misc]
+        line_length_limit = LINE_LENGTH_LIMIT
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            if self not in stats.open_protocols:
+                stats.sessions += 1
+                stats.open_protocols.add(self)
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            stats.open_protocols.discard(self)
+            super().connection_lost(error)
+
+    return Protocol
+
+
+class Listener:
+    """One listening socket speaking LMTP (or SMTP), run on an asyncio event loop."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        smtp: bool = False,
+        threads: int | None = None,
+        store: StoreFunction = store_inbound,
+        hostname: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.source = InboundMessage.Source.SMTP if smtp else InboundMessage.Source.LMTP
+        self.stats = ListenerStats()
+        self.threads = threads or settings.SUPPORTDESK_MAIL_LISTENER_THREADS
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.threads,
+            thread_name_prefix="mail-store",
+        )
+        self.handler = MailHandler(
+            source=self.source, executor=self.executor, stats=self.stats, store=store
+        )
+        self.hostname = hostname or socket.gethostname()
+        self._protocol = _protocol_class(SMTP if smtp else LMTP, self.stats)
+        self._server: asyncio.base_events.Server | None = None
+
+    def _make_protocol(self) -> SMTP:
+        return self._protocol(
+            self.handler,
+            data_size_limit=settings.SUPPORTDESK_MAIL_MAX_BYTES,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self.hostname,
+            ident="supportdesk",
+            loop=asyncio.get_running_loop(),
+        )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._make_protocol, host=self.host, port=self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop accepting connections, let messages being stored finish (up to `grace`
+        seconds), then close the remaining connections; a client cut off mid-message never saw
+        250 for it and retries."""
+        if self._server is not None:
+            self._server.close()
+        deadline = asyncio.get_running_loop().time() + grace
+        while self.stats.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        for protocol in list(self.stats.open_protocols):
+            if protocol.transport is not None:
+                protocol.transport.close()
+        await asyncio.sleep(0)
+        self.executor.shutdown(wait=True)
+        # Database calls are refused in the event loop's thread (Django's async safety).
+        await asyncio.to_thread(self._close_connections)
+
+    def _close_connections(self) -> None:
+        """Close the storing threads' database connections (the threads have ended)."""
+        with self.stats.lock:
+            wrappers = list(self.stats.connections)
+            self.stats.connections.clear()
+        for wrapper in wrappers:
+            wrapper.inc_thread_sharing()
+            try:
+                wrapper.close()
+            finally:
+                wrapper.dec_thread_sharing()
+
+    async def serve(
+        self, stop: asyncio.Event, ready: Callable[[Listener], Any] | None = None
+    ) -> None:
+        await self.start()
+        if ready is not None:
+            ready(self)
+        await stop.wait()
+        await self.stop()
+
+
+@contextmanager
+def listener_in_thread(
+    host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> Iterator[Listener]:
+    """Run a Listener on its own event loop in a background thread (tests, embedding)."""
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        stop = asyncio.Event()
+        holder["loop"], holder["stop"] = loop, stop
+        listener = Listener(host, port, **options)
+        holder["listener"] = listener
+
+        def ready(_: Listener) -> None:
+            started.set()
+
+        try:
+            loop.run_until_complete(listener.serve(stop, ready))
+        except BaseException as exc:  # reported to the caller
+            holder["error"] = exc
+            started.set()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="mail-listener", daemon=True)
+    thread.start()
+    started.wait(30)
+    if "error" in holder:
+        raise holder["error"]
+    try:
+        yield holder["listener"]
+    finally:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set)
+        thread.join(60)

@@ -1,0 +1,213 @@
+"""The LMTP/SMTP listener on a real socket on 127.0.0.1, with Python's smtplib as the client."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from supportdesk.mail import inbound
+from supportdesk.mail.inbound import store_inbound
+from supportdesk.mail.listener import Listener, listener_in_thread
+from supportdesk.mail.models import InboundMessage
+from supportdesk.mail.tests.transport_helpers import lmtp_client, lmtp_deliver, make_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUPPORT = "support@acme-support.test"
+SALES = "sales@acme-support.test"
+
+
+@pytest.fixture(autouse=True)
+def _support_addresses(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.SUPPORTDESK_MAIL_ADDRESSES = [SUPPORT, SALES]
+    settings.SUPPORTDESK_MAIL_DOMAINS = ["help.acme.test"]
+    settings.SUPPORTDESK_MAIL_REFUSE_UNKNOWN_RECIPIENTS = True
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    with listener_in_thread(threads=2) as running:
+        yield running
+
+
+def test_each_lmtp_recipient_gets_its_own_answer_after_its_message_is_stored(listener):
+    raw = make_message(to=f"{SUPPORT}, {SALES}")
+    with lmtp_client(listener.port) as client:
+        answers = lmtp_deliver(
+            client,
+            "alice@acme.test",
+            ["support+tok3n@acme-support.test", "mallory@elsewhere.test", SALES, SUPPORT],
+            raw,
+        )
+    assert answers["mallory@elsewhere.test"][0] == 550
+    assert "not a support address" in answers["mallory@elsewhere.test"][1]
+    # support+tok3n and support are one channel: stored once, both answered 250.
+    assert {r: code for r, (code, _) in answers.items() if code != 550} == {
+        "support+tok3n@acme-support.test": 250,
+        SALES: 250,
+        SUPPORT: 250,
+    }
+    stored = {m.channel: m for m in InboundMessage.objects.all()}
+    assert set(stored) == {SUPPORT, SALES}
+    assert stored[SUPPORT].envelope_to == ["support+tok3n@acme-support.test", SUPPORT]
+    assert stored[SALES].envelope_to == [SALES]
+    for message in stored.values():
+        assert message.source == "lmtp"
+        assert message.envelope_from == "alice@acme.test"
+        assert message.peer.startswith("127.0.0.1:")
+        # The delivery agent's Return-Path, then the bytes exactly as sent.
+        assert bytes(message.raw) == b"Return-Path: <alice@acme.test>\r\n" + raw
+        assert f"inbound message {message.pk}" in answers[message.channel][1]
+
+
+def test_the_same_message_delivered_twice_is_stored_once(listener):
+    raw = make_message(message_id="<twice@acme.test>")
+    with lmtp_client(listener.port) as client:
+        first = lmtp_deliver(client, "alice@acme.test", [SUPPORT], raw)
+        second = lmtp_deliver(client, "alice@acme.test", [SUPPORT], raw)
+    assert first[SUPPORT][0] == second[SUPPORT][0] == 250
+    assert "already stored" in second[SUPPORT][1]
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_bounce_has_the_null_return_path(listener):
+    with lmtp_client(listener.port) as client:
+        answers = lmtp_deliver(client, "<>", [SUPPORT], make_message(sender="MAILER-DAEMON@x"))
+    assert answers[SUPPORT][0] == 250
+    message = InboundMessage.objects.get()
+    assert message.envelope_from == ""
+    assert bytes(message.raw).startswith(b"Return-Path: <>\r\n")
+
+
+def test_foreign_recipients_are_refused_at_rcpt_and_nothing_is_stored(listener):
+    with lmtp_client(listener.port) as client:
+        answers = lmtp_deliver(
+            client, "spammer@x.test", ["root@acme-support.test", "a@b.test"], make_message()
+        )
+    assert {code for code, _ in answers.values()} == {550}
+    assert not InboundMessage.objects.exists()
+
+
+def test_any_address_of_a_support_domain_is_accepted(listener):
+    with lmtp_client(listener.port) as client:
+        answers = lmtp_deliver(client, "a@acme.test", ["billing+x@help.acme.test"], make_message())
+    assert answers["billing+x@help.acme.test"][0] == 250
+    assert InboundMessage.objects.get().channel == "billing@help.acme.test"
+
+
+def test_refusing_unknown_recipients_can_be_turned_off(listener, settings):
+    settings.SUPPORTDESK_MAIL_REFUSE_UNKNOWN_RECIPIENTS = False
+    with lmtp_client(listener.port) as client:
+        answers = lmtp_deliver(client, "a@acme.test", ["Anyone+t@Other.test"], make_message())
+    assert answers["Anyone+t@Other.test"][0] == 250
+    assert InboundMessage.objects.get().channel == "anyone@other.test"
+
+
+def test_a_message_over_the_size_limit_is_refused_for_good(listener, settings):
+    settings.SUPPORTDESK_MAIL_MAX_BYTES = 2000
+    with lmtp_client(listener.port) as client:
+        big = lmtp_deliver(client, "a@acme.test", [SUPPORT], make_message(body="x" * 5000))
+        # Announced with SIZE=: refused at MAIL FROM, before the data is sent.
+        client.ehlo_or_helo_if_needed()
+        announced = client.mail("a@acme.test", ["SIZE=5000"])
+        client.rset()
+        small = lmtp_deliver(client, "a@acme.test", [SUPPORT], make_message())
+    assert big[SUPPORT][0] == 552
+    assert announced[0] == 552
+    assert small[SUPPORT][0] == 250
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_storage_failure_is_a_temporary_451_and_leaves_nothing_behind(monkeypatch):
+    """The row is written, then the transaction fails: rolled back, answered 451 — the sender
+    keeps the message and retries."""
+
+    def failing_store(raw: bytes, **kwargs: Any) -> tuple[InboundMessage, bool]:
+        with transaction.atomic():
+            InboundMessage.objects.create(
+                raw=raw,
+                size=len(raw),
+                sha256="0" * 64,
+                dedupe_key="k",
+                **{k: v for k, v in kwargs.items() if k in ("channel", "source")},
+            )
+            raise OSError("disk full")
+
+    with (
+        listener_in_thread(store=failing_store) as listener,
+        lmtp_client(listener.port) as client,
+    ):
+        answers = lmtp_deliver(client, "a@acme.test", [SUPPORT, SALES], make_message())
+    assert [code for code, _ in answers.values()] == [451, 451]
+    assert all(reply.startswith("4.3.0") for _, reply in answers.values())
+    assert not InboundMessage.objects.exists()
+
+
+def test_when_one_channel_fails_the_others_are_still_answered_250():
+    calls: list[str] = []
+
+    def store_failing_for_sales(raw: bytes, **kwargs: Any) -> tuple[InboundMessage, bool]:
+        calls.append(kwargs["channel"])
+        if kwargs["channel"] == SALES:
+            raise ConnectionError("database went away")
+        return store_inbound(raw, **kwargs)
+
+    with (
+        listener_in_thread(store=store_failing_for_sales) as listener,
+        lmtp_client(listener.port) as client,
+    ):
+        answers = lmtp_deliver(client, "a@acme.test", [SALES, SUPPORT], make_message())
+    assert answers[SALES][0] == 451
+    assert answers[SUPPORT][0] == 250
+    assert list(InboundMessage.objects.values_list("channel", flat=True)) == [SUPPORT]
+
+
+def test_plain_smtp_answers_once_for_all_recipients(monkeypatch):
+    enqueued: list[int] = []
+    monkeypatch.setattr(inbound, "_enqueue_processing", enqueued.append)
+    with (
+        listener_in_thread(smtp=True) as listener,
+        smtplib.SMTP("127.0.0.1", listener.port, timeout=30) as client,
+    ):
+        refused = client.sendmail(
+            "alice@acme.test", [SUPPORT, SALES, "x@elsewhere.test"], make_message()
+        )
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("alice@acme.test", ["x@elsewhere.test"], make_message())
+    assert set(refused) == {"x@elsewhere.test"}
+    assert refused["x@elsewhere.test"][0] == 550
+    stored = InboundMessage.objects.order_by("channel")
+    assert [(m.channel, m.source) for m in stored] == [(SALES, "smtp"), (SUPPORT, "smtp")]
+    assert sorted(enqueued) == sorted(m.pk for m in stored)
+
+
+def test_lmtp_refuses_helo_and_smtp_refuses_lhlo(listener):
+    with lmtp_client(listener.port) as client:
+        assert client.docmd("HELO", "x")[0] == 500
+        assert client.docmd("LHLO", "x")[0] == 250
+    with (
+        listener_in_thread(smtp=True) as smtp_listener,
+        smtplib.SMTP("127.0.0.1", smtp_listener.port, timeout=30) as client,
+    ):
+        assert client.docmd("LHLO", "x")[0] == 500
+
+
+def test_several_clients_are_served_at_once(listener):
+    """A client that holds its session open (between transactions) blocks no one."""
+    with lmtp_client(listener.port) as idle, lmtp_client(listener.port) as busy:
+        idle.ehlo_or_helo_if_needed()
+        idle.mail("slow@acme.test")
+        for n in range(5):
+            answers = lmtp_deliver(
+                busy, "a@acme.test", [SUPPORT], make_message(message_id=f"<n{n}@acme.test>")
+            )
+            assert answers[SUPPORT][0] == 250
+        idle.rcpt(SUPPORT)
+        code, _ = idle.data(make_message(message_id="<slow@acme.test>"))
+    assert code == 250
+    assert InboundMessage.objects.count() == 6
+    assert listener.stats.sessions == 2
