@@ -1,8 +1,9 @@
 """Store first: the raw bytes of an incoming message and its delivery facts, committed in one
 transaction before the listener answers 250 or the IMAP poller moves the message on the server.
 
-Processing (parse, thread, ticket) runs afterwards in `process_inbound_task`, enqueued after the
-commit; it can be re-run. A message is stored once per channel (support address): the same
+Processing (parse, thread, ticket) runs afterwards in `process_inbound_task`, enqueued in the same
+transaction when the task queue is this database (django-tasks-db), else after the commit; it can
+be re-run. A message is stored once per channel (support address): the same
 Message-ID, or without one the same bytes, delivered again returns the row already stored.
 """
 
@@ -66,7 +67,8 @@ def store_inbound(
     Raises MessageTooLarge above SUPPORTDESK_MAIL_MAX_BYTES, and database errors as they come:
     the caller answers with a temporary error then, so that the sender retries. The row is
     committed when this returns (its own, durable transaction). A new row's processing task is
-    enqueued after the commit."""
+    enqueued in that transaction when the task queue is this database, else after the
+    commit."""
     if len(raw) > settings.SUPPORTDESK_MAIL_MAX_BYTES:
         raise MessageTooLarge(
             f"{len(raw)} bytes is more than the limit of {settings.SUPPORTDESK_MAIL_MAX_BYTES}"
@@ -96,20 +98,42 @@ def store_inbound(
                 size=len(raw),
                 sha256=hashlib.sha256(raw).hexdigest(),
             )
-            # robust: once committed the message is safe; an enqueue failure must not turn the
-            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). A plain
-            # function: Django's error log needs a __qualname__.
             inbound_id = inbound.pk
+            if _tasks_in_this_database():
+                # The task queue is a table of this database: the task row is written in the
+                # same transaction (one commit per message instead of two; a worker cannot
+                # claim it before the message is visible). In a savepoint: a failed enqueue
+                # must not turn the 250 into a retry (the repair sweep re-drives the message).
+                try:
+                    with transaction.atomic():
+                        _enqueue_processing(inbound_id)
+                except Exception:
+                    logger.exception("Inbound message %s: enqueueing failed", inbound_id)
+            else:
+                # robust: once committed the message is safe; an enqueue failure must not turn
+                # the 250 into a retry (the mail repair sweep re-drives what stays
+                # unprocessed). A plain function: Django's error log needs a __qualname__.
+                def enqueue() -> None:
+                    _enqueue_processing(inbound_id)
 
-            def enqueue() -> None:
-                _enqueue_processing(inbound_id)
-
-            transaction.on_commit(enqueue, robust=True)
+                transaction.on_commit(enqueue, robust=True)
     except IntegrityError:
         # Another delivery of the same message committed first (the unique constraint on
         # channel + dedupe key decides); it is stored once.
         return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
     return inbound, True
+
+
+def _tasks_in_this_database() -> bool:
+    """Whether the processing task is a row of the database the message is stored in (the
+    django-tasks-db backend on the default database)."""
+    backend = settings.TASKS.get("default", {})
+    if backend.get("BACKEND") != "django_tasks_db.DatabaseBackend":
+        return False
+    from django.db import router
+    from django_tasks_db.models import DBTaskResult
+
+    return router.db_for_write(DBTaskResult) == router.db_for_write(InboundMessage)
 
 
 def _enqueue_processing(inbound_id: int) -> None:
