@@ -16,6 +16,7 @@ import re
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from supportdesk.core.tasks import enqueue_with_transaction
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.parsing import normalise_message_id
 
@@ -98,42 +99,21 @@ def store_inbound(
                 size=len(raw),
                 sha256=hashlib.sha256(raw).hexdigest(),
             )
-            inbound_id = inbound.pk
-            if _tasks_in_this_database():
-                # The task queue is a table of this database: the task row is written in the
-                # same transaction (one commit per message instead of two; a worker cannot
-                # claim it before the message is visible). In a savepoint: a failed enqueue
-                # must not turn the 250 into a retry (the repair sweep re-drives the message).
-                try:
-                    with transaction.atomic():
-                        _enqueue_processing(inbound_id)
-                except Exception:
-                    logger.exception("Inbound message %s: enqueueing failed", inbound_id)
-            else:
-                # robust: once committed the message is safe; an enqueue failure must not turn
-                # the 250 into a retry (the mail repair sweep re-drives what stays
-                # unprocessed). A plain function: Django's error log needs a __qualname__.
-                def enqueue() -> None:
-                    _enqueue_processing(inbound_id)
-
-                transaction.on_commit(enqueue, robust=True)
+            # Robust: once committed the message is safe; an enqueue failure must not turn the
+            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). With the
+            # database task queue the task row is written in this transaction (one commit per
+            # message instead of two).
+            enqueue_with_transaction(
+                _enqueue_processing,
+                inbound.pk,
+                robust=True,
+                description=f"the processing of inbound message {inbound.pk}",
+            )
     except IntegrityError:
         # Another delivery of the same message committed first (the unique constraint on
         # channel + dedupe key decides); it is stored once.
         return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
     return inbound, True
-
-
-def _tasks_in_this_database() -> bool:
-    """Whether the processing task is a row of the database the message is stored in (the
-    django-tasks-db backend on the default database)."""
-    backend = settings.TASKS.get("default", {})
-    if backend.get("BACKEND") != "django_tasks_db.DatabaseBackend":
-        return False
-    from django.db import router
-    from django_tasks_db.models import DBTaskResult
-
-    return router.db_for_write(DBTaskResult) == router.db_for_write(InboundMessage)
 
 
 def _enqueue_processing(inbound_id: int) -> None:
