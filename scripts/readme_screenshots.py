@@ -9,12 +9,14 @@ and customer in Debian's Chromium, and writes docs/screenshots/*.png.
 from __future__ import annotations
 
 import os
+import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from email.message import EmailMessage
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -33,10 +35,10 @@ def free_port() -> int:
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, mail_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "SUPPORTDESK_DATA_DIR": data, "DATABASE_URL": "",
-               "DJANGO_SETTINGS_MODULE": "supportdesk.settings.dev"}
+               "MAIL_PORT": str(mail_port), "DJANGO_SETTINGS_MODULE": "supportdesk.settings.dev"}
         server = subprocess.Popen([sys.executable, "-m", "supportdesk", "run", "--port",
                                    str(port), "--web-workers", "1"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,7 +60,25 @@ def main() -> int:
                     page.get_by_label("Password").fill("demo")
                     page.get_by_role("button", name="Sign in").click()
 
+                # A customer writes in: the mail arrives over LMTP like Postfix would deliver it.
+                mail = EmailMessage()
+                mail["From"] = "Alice <alice@acme.demo.test>"
+                mail["To"] = "support@supportdesk.test"
+                mail["Subject"] = "Backups fail after upgrading to 4.2"
+                mail.set_content("Hi,\n\nsince the upgrade to 4.2 the nightly backup fails with "
+                                 "'permission denied' on /var/backups.\n\nAlice\n-- \nAlice, Acme")
+                with smtplib.LMTP("127.0.0.1", mail_port) as lmtp:
+                    lmtp.send_message(mail)
                 sign_in("agent@demo.test")
+                for _ in range(120):
+                    page.goto(f"{base}/console/?queue=open")
+                    if page.get_by_text("Backups fail after upgrading").count():
+                        break
+                    time.sleep(1)
+                page.get_by_text("Backups fail after upgrading").first.click()
+                page.screenshot(path=OUT / "console-email-ticket.png", full_page=True)
+                page.goto(f"{base}/console/instances/")
+                page.screenshot(path=OUT / "console-instances.png")
                 page.goto(f"{base}/console/?queue=open")
                 page.screenshot(path=OUT / "console-queue.png")
                 page.locator("[data-ticket-row] a[data-open]").first.click()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from supportdesk.accounts.models import User
 from supportdesk.core.demo import create_demo_data
@@ -45,7 +46,7 @@ def test_instance_pages_status_page_and_report_on_the_demo_data(
     console.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     sign_in(console, base, "agent@demo.test")
     console.get_by_role("link", name="Managed instances").click()
-    assert console.locator("svg.uptime-bars").count() == 3
+    expect(console.locator("svg.uptime-bars")).to_have_count(3)
     console.screenshot(path=artifacts_dir / "20-console-instances.png", full_page=True)
     console.get_by_role("link", name="globex-prod").first.click()
     assert console.get_by_text("Upgrade to 6.1.0").is_visible()

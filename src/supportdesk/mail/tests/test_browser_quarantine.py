@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from supportdesk.accounts.models import Role
 from supportdesk.core.testing import TEST_PASSWORD, make_org, make_user
@@ -45,8 +46,9 @@ def test_agent_retries_and_discards_quarantined_mail(
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Mail quarantine").click()
+    page.wait_for_url("**/console/mail/quarantine/")
     rows = page.locator("tr[data-inbound]")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     assert "deactivated" in page.locator(f"tr[data-inbound='{stuck.pk}'] .error").inner_text()
     page.screenshot(path=artifacts_dir / "mail-01-quarantine.png", full_page=True)
 
@@ -57,7 +59,7 @@ def test_agent_retries_and_discards_quarantined_mail(
     page.wait_for_selector("text=is being processed again")
     stuck.refresh_from_db()
     assert stuck.state == InboundMessage.State.PROCESSED
-    assert page.locator("tr[data-inbound]").count() == 1
+    expect(page.locator("tr[data-inbound]")).to_have_count(1)
     page.screenshot(path=artifacts_dir / "mail-02-after-retry.png", full_page=True)
 
     page.locator(f"tr[data-inbound='{hopeless.pk}']").get_by_role("button", name="Discard").click()
