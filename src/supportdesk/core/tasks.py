@@ -1,8 +1,53 @@
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection, transaction
 from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+
+def tasks_in_this_database() -> bool:
+    """Whether the task queue is a table of the default database (the django-tasks-db backend):
+    a task enqueued inside a transaction is then committed (or rolled back) with it."""
+    if settings.TASKS.get("default", {}).get("BACKEND") != "django_tasks_db.DatabaseBackend":
+        return False
+    from django.db import router
+    from django_tasks_db.models import DBTaskResult
+
+    return router.db_for_write(DBTaskResult) == connection.alias
+
+
+def enqueue_with_transaction(
+    enqueue: Any, *args: Any, robust: bool = False, description: str = ""
+) -> None:
+    """Run `enqueue(*args)` (a task's enqueue, or a function that enqueues) so that the task
+    exists exactly when the current transaction commits.
+
+    With the database task queue inside a transaction, the task row is written in that same
+    transaction: one commit instead of two, and a worker cannot see it before the data it works
+    on. Otherwise (another backend, or no transaction), it runs after the commit as before.
+    `robust`: a failed enqueue is logged, not raised (a repair sweep re-drives the work); in a
+    transaction its writes are rolled back with a savepoint."""
+    if connection.in_atomic_block and tasks_in_this_database():
+        if not robust:
+            enqueue(*args)
+            return
+        try:
+            with transaction.atomic():
+                enqueue(*args)
+        except Exception:
+            logger.exception("Enqueueing %s failed", description or enqueue)
+        return
+
+    def run() -> None:  # a plain function: Django's error log needs a __qualname__
+        enqueue(*args)
+
+    transaction.on_commit(run, robust=robust)
 
 
 @task()

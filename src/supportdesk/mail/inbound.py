@@ -1,8 +1,9 @@
 """Store first: the raw bytes of an incoming message and its delivery facts, committed in one
 transaction before the listener answers 250 or the IMAP poller moves the message on the server.
 
-Processing (parse, thread, ticket) runs afterwards in `process_inbound_task`, enqueued after the
-commit; it can be re-run. A message is stored once per channel (support address): the same
+Processing (parse, thread, ticket) runs afterwards in `process_inbound_task`, enqueued in the same
+transaction when the task queue is this database (django-tasks-db), else after the commit; it can
+be re-run. A message is stored once per channel (support address): the same
 Message-ID, or without one the same bytes, delivered again returns the row already stored.
 """
 
@@ -15,6 +16,7 @@ import re
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from supportdesk.core.tasks import enqueue_with_transaction
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.parsing import normalise_message_id
 
@@ -66,7 +68,8 @@ def store_inbound(
     Raises MessageTooLarge above SUPPORTDESK_MAIL_MAX_BYTES, and database errors as they come:
     the caller answers with a temporary error then, so that the sender retries. The row is
     committed when this returns (its own, durable transaction). A new row's processing task is
-    enqueued after the commit."""
+    enqueued in that transaction when the task queue is this database, else after the
+    commit."""
     if len(raw) > settings.SUPPORTDESK_MAIL_MAX_BYTES:
         raise MessageTooLarge(
             f"{len(raw)} bytes is more than the limit of {settings.SUPPORTDESK_MAIL_MAX_BYTES}"
@@ -96,15 +99,16 @@ def store_inbound(
                 size=len(raw),
                 sha256=hashlib.sha256(raw).hexdigest(),
             )
-            # robust: once committed the message is safe; an enqueue failure must not turn the
-            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). A plain
-            # function: Django's error log needs a __qualname__.
-            inbound_id = inbound.pk
-
-            def enqueue() -> None:
-                _enqueue_processing(inbound_id)
-
-            transaction.on_commit(enqueue, robust=True)
+            # Robust: once committed the message is safe; an enqueue failure must not turn the
+            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). With the
+            # database task queue the task row is written in this transaction (one commit per
+            # message instead of two).
+            enqueue_with_transaction(
+                _enqueue_processing,
+                inbound.pk,
+                robust=True,
+                description=f"the processing of inbound message {inbound.pk}",
+            )
     except IntegrityError:
         # Another delivery of the same message committed first (the unique constraint on
         # channel + dedupe key decides); it is stored once.

@@ -20,13 +20,13 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from supportdesk.accounts.models import User, normalize_email
+from supportdesk.core.tasks import enqueue_with_transaction
 from supportdesk.mail import conf
 from supportdesk.mail.models import InboundMessage, OutboundMail
 from supportdesk.mail.parsing import (
@@ -167,7 +167,8 @@ def mail_queue(
     if not suppress_reason:
         from supportdesk.mail.tasks import outbound_send_task
 
-        transaction.on_commit(lambda: outbound_send_task.enqueue(mail.pk))
+        # With the database task queue: in this transaction (no second commit).
+        enqueue_with_transaction(outbound_send_task.enqueue, mail.pk)
     return mail
 
 

@@ -187,9 +187,18 @@ def summarise(clocks: Iterable[SlaClock], now: dt.datetime) -> Summary:
     )
 
 
-def _write_summary(ticket: Ticket, now: dt.datetime) -> None:
-    """Store the ticket's summary (one row in `slas_ticketslasummary`), unless it is unchanged."""
-    clocks = list(SlaClock.objects.filter(ticket=ticket))
+def _write_summary(
+    ticket: Ticket,
+    now: dt.datetime,
+    clocks: list[SlaClock] | None = None,
+    *,
+    new: bool = False,
+) -> None:
+    """Store the ticket's summary (one row in `slas_ticketslasummary`), unless it is unchanged.
+    `clocks`: all of the ticket's clocks when the caller has just read them; `new`: the ticket was
+    created in this transaction (it has no summary yet)."""
+    if clocks is None:
+        clocks = list(SlaClock.objects.filter(ticket=ticket))
     s = summarise(clocks, now)
     fields = {
         # From the status, not `ticket.is_open`: the database computes that, after the save.
@@ -199,7 +208,7 @@ def _write_summary(ticket: Ticket, now: dt.datetime) -> None:
         "state": s.state,
         "calendar_id": s.calendar_id,
     }
-    stored = TicketSlaSummary.objects.filter(pk=ticket.pk).first()
+    stored = None if new else TicketSlaSummary.objects.filter(pk=ticket.pk).first()
     if stored is None:
         stored = TicketSlaSummary.objects.create(ticket=ticket, **fields)
     elif any(getattr(stored, name) != value for name, value in fields.items()):
@@ -251,7 +260,10 @@ def sla_ticket_changed(
 ) -> None:
     """The SLA side of a ticket change (called once per change, inside its transaction)."""
     if created:
-        _sync(ticket, at, actor, reason="Ticket opened")
+        # A new ticket's clocks are the ones just started: no need to read them back.
+        opened = _sync(ticket, at, actor, reason="Ticket opened", new=True)
+        ticket_sla_evaluate(ticket, now=at, new=True, clocks=opened)
+        return
     else:
         if changed & {"severity", "reported_at"}:
             what = " and ".join(
@@ -327,14 +339,19 @@ def _resolved_at(ticket: Ticket) -> dt.datetime | None:
     return None
 
 
-def _sync(ticket: Ticket, now: dt.datetime, actor: User | None, *, reason: str) -> None:
+def _sync(
+    ticket: Ticket, now: dt.datetime, actor: User | None, *, reason: str, new: bool = False
+) -> list[SlaClock]:
     """Bring the ticket's policy and its target clocks in line with the rule, recomputing every
-    clock from the original start with the pauses so far (SPEC §3: a change can breach at once)."""
+    clock from the original start with the pauses so far (SPEC §3: a change can breach at once).
+    `new`: the ticket was created in this transaction, so it has no policy choice or clocks yet
+    (nothing to read). Returns the clocks it started (for a new ticket: all of its clocks)."""
     choice = policy_for(ticket)
-    _record_choice(ticket, choice, now)
+    _record_choice(ticket, choice, now, new=new)
     targets = policy_targets(choice.policy)
-    clocks = _clocks(ticket)
+    clocks = [] if new else _clocks(ticket)
     engine_clocks = engine.calendar_clocks({t.calendar_id for t in targets.values()})
+    started: list[SlaClock] = []
     for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.NEXT_REPLY):
         target = targets.get((ticket.severity, metric))
         existing = _latest(clocks, metric)
@@ -347,21 +364,37 @@ def _sync(ticket: Ticket, now: dt.datetime, actor: User | None, *, reason: str) 
             continue
         if existing is None:
             if target is not None:
-                _create(ticket, metric, target, choice.policy, now, actor, reason, engine_clocks)
+                started.append(
+                    _create(
+                        ticket,
+                        metric,
+                        target,
+                        choice.policy,
+                        now,
+                        actor,
+                        reason,
+                        engine_clocks,
+                        new=new,
+                    )
+                )
             continue
         _retarget(existing, target, choice.policy, ticket, now, actor, reason, engine_clocks)
+    return started
 
 
-def _record_choice(ticket: Ticket, choice: PolicyChoice, now: dt.datetime) -> None:
-    TicketSla.objects.update_or_create(
-        ticket=ticket,
-        defaults={
-            "policy": choice.policy,
-            "rule": choice.rule,
-            "reason": choice.reason,
-            "decided_at": now,
-        },
-    )
+def _record_choice(
+    ticket: Ticket, choice: PolicyChoice, now: dt.datetime, *, new: bool = False
+) -> None:
+    fields = {
+        "policy": choice.policy,
+        "rule": choice.rule,
+        "reason": choice.reason,
+        "decided_at": now,
+    }
+    if new:
+        TicketSla.objects.create(ticket=ticket, **fields)
+    else:
+        TicketSla.objects.update_or_create(ticket=ticket, defaults=fields)
 
 
 def _create(
@@ -373,7 +406,11 @@ def _create(
     actor: User | None,
     reason: str,
     engine_clocks: dict[int, BusinessClock],
+    *,
+    new: bool = False,
 ) -> SlaClock:
+    """Start a clock. `new`: the ticket was just opened (its only message is the opening one, no
+    status change yet, not resolved), so there is no history to read."""
     c = SlaClock(
         ticket=ticket,
         metric=metric,
@@ -383,7 +420,9 @@ def _create(
         started_at=ticket.reported_at,
         updated_at=now,
     )
-    if metric == Metric.FIRST_RESPONSE:
+    if new:
+        pass  # nothing to look up: met_at, pauses stay empty
+    elif metric == Metric.FIRST_RESPONSE:
         reply = _first_agent_reply(ticket)
         if reply is not None:
             c.met_at = reply.created_at
@@ -614,15 +653,25 @@ def commitment_set(
 # Warnings and breaches (the sweep)
 
 
-def ticket_sla_evaluate(ticket: Ticket, *, now: dt.datetime | None = None) -> list[str]:
+def ticket_sla_evaluate(
+    ticket: Ticket,
+    *,
+    now: dt.datetime | None = None,
+    new: bool = False,
+    clocks: list[SlaClock] | None = None,
+) -> list[str]:
     """Record every warning and breach that is due at `now` on this ticket's clocks, notify once,
     and store the ticket's next SLA event. Call with the ticket row locked (the ticket services
-    hold it; the sweep takes it); re-reads the clocks, so running it twice does nothing new."""
+    hold it; the sweep takes it); re-reads the clocks, so running it twice does nothing new.
+    `new` and `clocks`: the ticket was created in this transaction (no summary stored yet) with
+    these clocks."""
     from supportdesk.slas.alerts import clock_alert
 
     now = now or timezone.now()
     fired: list[str] = []
-    for c in _clocks(ticket):
+    if clocks is None:
+        clocks = _clocks(ticket)
+    for c in clocks:
         if c.state == ClockState.CANCELLED or c.met_at is not None:
             continue
         if c.breached_at is None and c.due_at is not None and c.due_at <= now:
@@ -649,7 +698,8 @@ def ticket_sla_evaluate(ticket: Ticket, *, now: dt.datetime | None = None) -> li
             _log(c, SlaClockEvent.Kind.WARNED, now, "Warning point reached")
             clock_alert(ticket=ticket, clock=c, kind="warning", now=now)
             fired.append(f"{c.metric}:warning")
-    _write_summary(ticket, now)
+    # The clocks just read (and saved in place) are all of the ticket's clocks.
+    _write_summary(ticket, now, clocks, new=new)
     return fired
 
 

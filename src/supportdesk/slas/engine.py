@@ -54,7 +54,10 @@ def calendar_clocks(calendar_ids: Iterable[int] | None = None) -> dict[int, Busi
     calendars are cached by their text, and equal histories share one clock and its table."""
     versions = CalendarVersion.objects.all()
     if calendar_ids is not None:
-        versions = versions.filter(calendar_id__in=list(calendar_ids))
+        wanted = list(calendar_ids)
+        if not wanted:  # e.g. a ticket without an SLA policy: nothing to read
+            return {}
+        versions = versions.filter(calendar_id__in=wanted)
     by_calendar: dict[int, list[tuple[dt.datetime | None, str, str]]] = defaultdict(list)
     for pk, calendar_id, effective, toml in versions.values_list(
         "id", "calendar_id", "effective_from", "toml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 import pytest
@@ -162,3 +163,48 @@ def test_recipients_map_to_their_channel(settings):
     assert recipient_channel("not-an-address") is None
     settings.SUPPORTDESK_MAIL_REFUSE_UNKNOWN_RECIPIENTS = False
     assert recipient_channel("Someone+x@Elsewhere.test") == "someone@elsewhere.test"
+
+
+@pytest.fixture
+def database_task_queue(settings: Any) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.mark.django_db
+def test_with_the_database_task_queue_the_task_is_written_with_the_message(
+    database_task_queue, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        message, created = store(make_message(message_id="<queued@acme.test>"))
+    assert created
+    # One transaction: the task row is there before (and without) any after-commit callback.
+    assert callbacks == []
+    task_row = DBTaskResult.objects.get()
+    assert task_row.task_path == "supportdesk.mail.tasks.process_inbound_task"
+    assert task_row.args_kwargs == {"args": [message.pk], "kwargs": {}}
+    # A duplicate delivery enqueues nothing more.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        again, created_again = store(make_message(message_id="<queued@acme.test>"))
+    assert (again.pk, created_again, callbacks) == (message.pk, False, [])
+    assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_enqueue_in_the_transaction_still_stores_the_message(
+    database_task_queue, monkeypatch
+):
+    from django_tasks_db.models import DBTaskResult
+
+    def broken(inbound_id: int) -> None:
+        DBTaskResult.objects.create(id=str(uuid.uuid4()))
+        raise RuntimeError("queue table unavailable")
+
+    monkeypatch.setattr(inbound, "_enqueue_processing", broken)
+    message, created = store(make_message(message_id="<enqueue-fails@acme.test>"))
+    assert created
+    assert InboundMessage.objects.filter(pk=message.pk).exists()
+    # The failed enqueue's writes were rolled back with its savepoint; the repair sweep
+    # re-drives the RECEIVED message.
+    assert not DBTaskResult.objects.exists()
