@@ -273,8 +273,13 @@ def test_the_on_call_rota(lead, agent):
 
 
 def test_reports_show_attainment_as_a_chart_and_csv(lead, agent, contact, managed_contact):
-    met = make_ticket(managed_contact, severity=1, now=ago(50))  # 24×7: business = real time
-    services.ticket_reply_add(actor=agent, ticket=met, status_part="Hi", now=ago(49))
+    # One base instant: two separate ago() calls would be a few microseconds more than an hour
+    # apart, and the whole-second figure below would sometimes read 3601.
+    opened = ago(50)
+    met = make_ticket(managed_contact, severity=1, now=opened)  # 24×7: business = real time
+    services.ticket_reply_add(
+        actor=agent, ticket=met, status_part="Hi", now=opened + dt.timedelta(hours=1)
+    )
     make_ticket(managed_contact, severity=1, now=ago(30))  # breached
     make_ticket(contact, severity=2, now=ago(1))  # self-hosted, running
     sla.sla_sweep()
