@@ -135,6 +135,23 @@ class _Content:
     notes: list[str]
 
 
+# What processing sets: saved without rewriting the rest of the row (the raw bytes above all).
+_PROCESSED_FIELDS = [
+    "kind",
+    "subject",
+    "from_address",
+    "message_id",
+    "attempts",
+    "error",
+    "state",
+    "processed_at",
+    "threaded_by",
+    "outcome",
+    "ticket",
+    "ticket_message",
+]
+
+
 def _process(inbound: InboundMessage) -> None:
     now = timezone.now()
     cid_ids: dict[str, uuid.UUID] = {}
@@ -170,7 +187,7 @@ def _process(inbound: InboundMessage) -> None:
 
     inbound.state = InboundMessage.State.PROCESSED
     inbound.processed_at = now
-    inbound.save()
+    inbound.save(update_fields=_PROCESSED_FIELDS)
 
 
 def _cid_url(cid_ids: dict[str, uuid.UUID]) -> Callable[[str], str]:
@@ -379,7 +396,8 @@ def _process_human(
     if not allowed:
         inbound.outcome += f"; no acknowledgement: {why}"
         return
-    inbound.save()  # on the ticket first: the acknowledgement's In-Reply-To is this message
+    # on the ticket first: the acknowledgement's In-Reply-To is this message
+    inbound.save(update_fields=_PROCESSED_FIELDS)
     ack = outbound.acknowledgement_queue(ticket=ticket, to=user.email, inbound=inbound)
     if ack.state == OutboundMail.State.SUPPRESSED:
         inbound.outcome += f"; no acknowledgement: {ack.last_error}"

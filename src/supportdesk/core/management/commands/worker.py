@@ -7,8 +7,19 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
 
 from supportdesk.core.scheduler import SchedulerThread
+
+
+def keep_sqlite_connections() -> None:
+    """A worker is one long-lived process: on SQLite it keeps its database connection open
+    between tasks instead of the per-request default (CONN_MAX_AGE 0), which made the task queue's
+    loop open a new connection (and re-run the WAL pragmas) for every task it ran. Django still
+    closes a connection that became unusable (an error in the middle of a task)."""
+    for conn in connections.all():
+        if conn.vendor == "sqlite" and not conn.settings_dict.get("CONN_MAX_AGE"):
+            conn.settings_dict["CONN_MAX_AGE"] = None
 
 
 class Command(BaseCommand):
@@ -53,6 +64,7 @@ class Command(BaseCommand):
             if backend.startswith("django_tasks_rq"):
                 call_command("rqworker", *settings.RQ_QUEUES.keys(), with_scheduler=False)
             else:
+                keep_sqlite_connections()
                 call_command(
                     "db_worker",
                     queue_name=options["queues"],

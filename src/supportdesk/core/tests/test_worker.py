@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from supportdesk.core.management.commands.worker import keep_sqlite_connections
+
+
+@pytest.mark.django_db
+def test_worker_keeps_its_sqlite_connection_between_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker process keeps one SQLite connection (no reconnect per task); a PostgreSQL
+    connection keeps its configured age (DATABASE_CONN_MAX_AGE)."""
+    conn = connections["default"]
+    monkeypatch.setitem(conn.settings_dict, "CONN_MAX_AGE", 0 if conn.vendor == "sqlite" else 60)
+    keep_sqlite_connections()
+    if conn.vendor == "sqlite":
+        assert conn.settings_dict["CONN_MAX_AGE"] is None
+    else:
+        assert conn.settings_dict["CONN_MAX_AGE"] == 60
