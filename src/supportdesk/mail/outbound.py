@@ -39,18 +39,11 @@ from supportdesk.mail.parsing import (
     strip_reply_prefixes,
 )
 from supportdesk.mail.suppression import BOUNCE_REASON_PREFIX, suppressed_addresses
+from supportdesk.notifications.services import CLAIM_SECONDS, EMAIL_RETRY_DELAYS
 from supportdesk.tickets.models import Message, Status, Ticket
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS = (
-    dt.timedelta(minutes=1),
-    dt.timedelta(minutes=5),
-    dt.timedelta(minutes=30),
-    dt.timedelta(hours=2),
-    dt.timedelta(hours=6),
-)
-CLAIM_SECONDS = 300
 MAX_REFERENCES = 20
 
 # OutboundMail.kind values.
@@ -226,31 +219,20 @@ def mail_ticket_changed(
         return  # a mailed-in ticket is acknowledged by mail processing; the portal shows its own
     if message is not None and not message.is_internal and not message.is_automatic:
         author = message.author
-        to = _recipients(ticket, exclude=author)
-        if author is not None and author.is_staff:
-            if to:
-                mail_queue(
-                    ticket=ticket,
-                    kind=REPLY,
-                    to=to,
-                    template="reply",
-                    context={"message": message, "author": author, "status_changed": changed},
-                    is_automatic=False,
-                    ticket_message=message,
-                    now=at,
-                )
-        elif author is not None:
-            if to:  # the other customer participants see the conversation too
-                mail_queue(
-                    ticket=ticket,
-                    kind=REPLY,
-                    to=to,
-                    template="reply",
-                    context={"message": message, "author": author, "status_changed": changed},
-                    is_automatic=False,
-                    ticket_message=message,
-                    now=at,
-                )
+        # An agent's reply goes to the customers; a customer's to the other customer participants.
+        to = _recipients(ticket, exclude=author) if author is not None else []
+        if to:
+            mail_queue(
+                ticket=ticket,
+                kind=REPLY,
+                to=to,
+                template="reply",
+                context={"message": message, "author": author, "status_changed": changed},
+                is_automatic=False,
+                ticket_message=message,
+                now=at,
+            )
+        if author is not None and not author.is_staff:
             _tell_assignee_of_reply(ticket, message, at)
     elif (
         "status" in changed
@@ -354,11 +336,11 @@ def outbound_send(outbound_id: int, *, now: dt.datetime | None = None) -> bool:
         message.send(fail_silently=False)
     except Exception as exc:  # any transport error: retry later, keep the reason
         log.warning("Sending mail %s failed: %s", outbound_id, exc)
-        if mail.attempts > len(RETRY_DELAYS):
+        if mail.attempts > len(EMAIL_RETRY_DELAYS):
             mail.state = OutboundMail.State.FAILED
         else:
             mail.state = OutboundMail.State.QUEUED
-            mail.next_attempt_at = now + RETRY_DELAYS[mail.attempts - 1]
+            mail.next_attempt_at = now + EMAIL_RETRY_DELAYS[mail.attempts - 1]
         mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         mail.claimed_until = None
         mail.save(update_fields=["state", "next_attempt_at", "last_error", "claimed_until"])

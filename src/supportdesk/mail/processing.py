@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -47,7 +47,7 @@ from supportdesk.mail.parsing import (
 )
 from supportdesk.organizations.models import EmailDomain
 from supportdesk.tickets import services as ticket_services
-from supportdesk.tickets.models import Channel, Status, Ticket
+from supportdesk.tickets.models import Channel, Message, Status, Ticket
 from supportdesk.tickets.services import UploadedAttachment
 
 log = logging.getLogger(__name__)
@@ -376,19 +376,10 @@ def _process_human(
         inbound.threaded_by = threaded_by
         inbound.outcome = f"Reply on #{ticket.number} (threaded by {threaded_by})"
         return
-    subject = strip_reply_prefixes(parsed.subject).strip() or "(no subject)"
-    ticket = ticket_services.ticket_create(
-        actor=user,
-        requester=user,
-        subject=" ".join(subject.split())[:250],
-        description=content.text or NO_TEXT,
-        description_html=content.html,
-        attachments=content.attachments,
-        channel=Channel.EMAIL,
-        ccs=_colleague_ccs(user, parsed, own),
+    ticket, inbound.ticket_message = _new_ticket(
+        user, parsed, content, ccs=_colleague_ccs(user, parsed, own)
     )
     inbound.ticket = ticket
-    inbound.ticket_message = ticket.messages.order_by("created_at", "id").first()
     inbound.outcome = f"New ticket #{ticket.number}"
     allowed, why = should_auto_reply(parsed, own_addresses=own, loop_header=conf.loop_header())
     if not settings.SUPPORTDESK_MAIL_ACKNOWLEDGE:
@@ -465,6 +456,19 @@ def _process_automatic(
         inbound.outcome = f"{label}; not threaded to a ticket, so no ticket was opened"
         return
     user = sender_user(sender, parsed.from_address.name if parsed.from_address else "")
+    ticket, first = _new_ticket(user, parsed, content)
+    if first is not None:
+        first.is_automatic = True
+        first.save(update_fields=["is_automatic"])
+    inbound.ticket, inbound.ticket_message = ticket, first
+    inbound.outcome = f"New ticket #{ticket.number} from automatic mail ({reason}); no reply sent"
+
+
+def _new_ticket(
+    user: User, parsed: ParsedMail, content: _Content, *, ccs: Sequence[User] = ()
+) -> tuple[Ticket, Message | None]:
+    """A new e-mail ticket from `user` with the mail's subject and content; and its first
+    message."""
     subject = strip_reply_prefixes(parsed.subject).strip() or "(no subject)"
     ticket = ticket_services.ticket_create(
         actor=user,
@@ -474,13 +478,9 @@ def _process_automatic(
         description_html=content.html,
         attachments=content.attachments,
         channel=Channel.EMAIL,
+        ccs=ccs,
     )
-    first = ticket.messages.order_by("created_at", "id").first()
-    if first is not None:
-        first.is_automatic = True
-        first.save(update_fields=["is_automatic"])
-    inbound.ticket, inbound.ticket_message = ticket, first
-    inbound.outcome = f"New ticket #{ticket.number} from automatic mail ({reason}); no reply sent"
+    return ticket, ticket.messages.order_by("created_at", "id").first()
 
 
 def _process_bounce(

@@ -27,7 +27,6 @@ EMAIL_RETRY_DELAYS = (
     dt.timedelta(hours=6),
 )
 CLAIM_SECONDS = 300
-LOOP_HEADER = "X-Supportdesk-Loop"
 
 
 def notify(
@@ -122,7 +121,8 @@ def notification_email_send(notification_id: int, *, now: dt.datetime | None = N
         to=[recipient.email],
         headers={
             "Auto-Submitted": "auto-generated",
-            LOOP_HEADER: settings.SUPPORTDESK_SITE_URL,
+            # The same loop header as ticket mail (supportdesk.mail), so replies to it are ours.
+            settings.SUPPORTDESK_MAIL_LOOP_HEADER: settings.SUPPORTDESK_SITE_URL,
             "X-Supportdesk-Notification": notification.kind,
         },
     )
