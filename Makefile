@@ -27,4 +27,4 @@ lint: setup
 	$(BIN)/ruff format --check src bench
 
 clean:
-	rm -rf $(VENV) var/test-artifacts
+	rm -rf $(VENV) var/test-artifacts build src/supportdesk/sla/_kernel.*.so

@@ -11,8 +11,10 @@ a 24 business-hour target. Deadlines are computed
   Los Angeles (the baseline; a loop is faster than pandas' element-wise
   ``DatetimeIndex + offset``);
 * by the engine one at a time: ``BusinessClock.due(start, timedelta(hours=24))`` on UTC-aware
-  datetimes (what Django hands over), returning UTC datetimes; and ``BusinessClock.due_epoch`` on
-  int epoch seconds (the same lookup without the two datetime conversions, which cost about half);
+  datetimes (what Django hands over), returning UTC datetimes, which runs in the compiled kernel
+  (``supportdesk/sla/_kernel.c``); the same on its pure-Python path
+  (``BusinessClock(calendar, use_kernel=False)``, what runs where the kernel was not built); and
+  ``BusinessClock.due_epoch`` on int epoch seconds (Python, without the datetime conversions);
 * by the engine in batch: ``BusinessClock.due_batch(int64 epoch seconds, 86400)``. Converting
   datetimes to epoch seconds is not included there; its cost is printed separately.
 
@@ -61,6 +63,7 @@ from supportdesk.sla import (  # noqa: E402
     public_holidays,
     zones,
 )
+from supportdesk.sla.clock import KERNEL  # noqa: E402
 from supportdesk.sla.timeline import Int64Array, build_table  # noqa: E402
 
 ZONE = "America/Los_Angeles"
@@ -113,6 +116,10 @@ def main() -> int:
         f"holidays {metadata.version('holidays')}, {os.cpu_count()} CPUs "
         "(a shared machine: read the ratios)"
     )
+    print(
+        "single-query path of BusinessClock.due: "
+        + ("compiled kernel" if KERNEL == "c" else "pure Python (the C kernel was NOT built)")
+    )
 
     # -- the contenders ------------------------------------------------------------------------
     us_days = sorted(
@@ -126,11 +133,17 @@ def main() -> int:
     stamps = list(pd.to_datetime(starts_s, unit="s", utc=True).tz_convert(ZONE))
     clock = BusinessClock(calendar)
     clock.due(starts_utc[0], target)  # builds the table once, as a long-running process would
+    python_clock = BusinessClock(calendar, use_kernel=False)
+    python_clock.due(starts_utc[0], target)
     target_s = TARGET_HOURS * 3600
     starts_int = starts_s.tolist()
 
     def one_at_a_time() -> list[datetime | None]:
         due = clock.due
+        return [due(start, target) for start in starts_utc]
+
+    def one_at_a_time_python() -> list[datetime | None]:
+        due = python_clock.due
         return [due(start, target) for start in starts_utc]
 
     def one_at_a_time_epoch() -> list[int | None]:
@@ -144,7 +157,13 @@ def main() -> int:
     # The machine is shared and its load drifts over the ~10 s pandas needs, so pandas and the
     # engine are timed close together in each round and the ratio is taken per round.
     pandas_due: list[pd.Timestamp] = []
-    rates: dict[str, list[float]] = {"pandas": [], "due": [], "due_epoch": [], "batch": []}
+    rates: dict[str, list[float]] = {
+        "pandas": [],
+        "due": [],
+        "due_python": [],
+        "due_epoch": [],
+        "batch": [],
+    }
     for indices in np.array_split(np.arange(n), args.rounds):
         part = [stamps[k] for k in indices.tolist()]
         with warnings.catch_warnings():
@@ -153,10 +172,12 @@ def main() -> int:
             pandas_due += [stamp + offset for stamp in part]
             rates["pandas"].append(len(part) / (time.perf_counter() - began))
         rates["due"].append(n / median_seconds(one_at_a_time, args.repeat))
+        rates["due_python"].append(n / median_seconds(one_at_a_time_python, args.repeat))
         rates["due_epoch"].append(n / median_seconds(one_at_a_time_epoch, args.repeat))
         rates["batch"].append(n / median_seconds(batch_run, args.repeat * 4))
     pandas_s = np.array([int(p.timestamp()) for p in pandas_due], dtype=np.int64)
     single = one_at_a_time()
+    single_python = one_at_a_time_python()
     single_epoch = one_at_a_time_epoch()
     batch = batch_run()
 
@@ -174,6 +195,7 @@ def main() -> int:
     print(f"medians over {args.rounds} rounds:")
     report("pandas CustomBusinessHour, one at a time: ", "pandas")
     report("engine, one at a time (BusinessClock.due):", "due", "   [target >= 100x]")
+    report("  the same, pure Python (use_kernel=False):", "due_python")
     report("engine, one at a time (due_epoch, int s): ", "due_epoch")
     report(
         "engine, batch (due_batch on int64):       ",
@@ -192,7 +214,11 @@ def main() -> int:
     # -- agreement -----------------------------------------------------------------------------
     single_s = np.array([int(d.timestamp()) for d in single if d is not None], dtype=np.int64)
     problems = 0
-    if not np.array_equal(single_s, batch) or single_epoch != batch.tolist():
+    if (
+        not np.array_equal(single_s, batch)
+        or single_python != single
+        or single_epoch != batch.tolist()
+    ):
         print("DISAGREEMENT: one-at-a-time and batch results differ")
         problems += 1
     same = pandas_s == batch

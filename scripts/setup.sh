@@ -45,8 +45,18 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 
+# The SLA engine's C kernel (setup.py) is compiled on install: it needs a C compiler and the
+# headers of the Python that runs supportdesk.
+if ! command -v cc >/dev/null 2>&1; then
+  apt_install gcc libc6-dev
+fi
+if ! .venv/bin/python -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  apt_install python3-dev
+fi
+
 stamp=.venv/.supportdesk-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements/constraints.txt -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements/constraints.txt -nt "$stamp" ] \
+   || [ setup.py -nt "$stamp" ] || [ src/supportdesk/sla/_kernel.c -nt "$stamp" ]; then
   say "Installing supportdesk and its pinned dependencies into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev]'

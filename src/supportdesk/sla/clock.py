@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -56,6 +56,15 @@ from supportdesk.sla.timeline import (
 )
 from supportdesk.sla.zones import DAY, offset_segments
 
+try:
+    from supportdesk.sla._kernel import Kernel
+except ImportError:  # not compiled (see setup.py): the Python path gives the same answers
+    Kernel = None  # type: ignore[assignment,misc]
+
+KERNEL = "c" if Kernel is not None else "python"
+"""Which single-query path :meth:`BusinessClock.due` uses: ``"c"`` (the compiled kernel,
+``supportdesk/sla/_kernel.c``) or ``"python"`` (it was not built)."""
+
 Pause = tuple[datetime, datetime | None]
 """A pause: ``(start, end)`` tz-aware datetimes; ``end is None`` while the pause is still open."""
 EpochPause = tuple[int, int | None]
@@ -65,6 +74,11 @@ _INF = 1 << 62
 # lo, hi, starts (padded), ends, cum_end, start_buckets, start_shift, cum_buckets, cum_shift
 _Fast = tuple[int, int, list[int], list[int], list[int], list[int], int, list[int], int]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_handled(start: object, target: object) -> None:
+    """The kernel's stand-in when it is not in use: every query takes the Python path."""
+    return None
 
 
 # Building a timedelta from a large number of seconds costs more than the rest of a due()
@@ -137,9 +151,21 @@ class BusinessClock:
     table. It is safe to share between threads; growing the table swaps in a new immutable table.
     """
 
-    __slots__ = ("_calendar", "_fast", "_grow_lock", "_periods", "_table")
+    __slots__ = (
+        "_calendar",
+        "_fast",
+        "_grow_lock",
+        "_kernel_due",
+        "_periods",
+        "_table",
+        "_use_kernel",
+    )
 
-    def __init__(self, calendar: BusinessCalendar | VersionedCalendar) -> None:
+    def __init__(
+        self, calendar: BusinessCalendar | VersionedCalendar, *, use_kernel: bool = True
+    ) -> None:
+        """``use_kernel=False`` keeps :meth:`due` on its pure-Python path (the tests compare the
+        two); the answers are the same."""
         if isinstance(calendar, BusinessCalendar):
             periods: Periods = ((None, None, calendar),)
         elif isinstance(calendar, VersionedCalendar):
@@ -155,6 +181,8 @@ class BusinessClock:
         # replaced together with the table. (lo > hi until the first table is built.)
         self._fast: _Fast = (1, 0, [], [], [], [], 0, [], 0)
         self._grow_lock = threading.Lock()
+        self._use_kernel = use_kernel and Kernel is not None
+        self._kernel_due: Callable[[datetime, timedelta | int], datetime | None] = _not_handled
 
     @property
     def calendar(self) -> BusinessCalendar | VersionedCalendar:
@@ -173,6 +201,18 @@ class BusinessClock:
             table.cum_buckets,
             table.cum_shift,
         )
+        if self._use_kernel:
+            self._kernel_due = Kernel(
+                table.starts_padded_array,
+                table.ends,
+                table.cum_end,
+                table.start_buckets_array,
+                table.cum_buckets_array,
+                table.lo,
+                table.hi,
+                table.start_shift,
+                table.cum_shift,
+            ).due
         return table
 
     # -- tables --------------------------------------------------------------------------------
@@ -302,12 +342,17 @@ class BusinessClock:
         ``target`` is a ``timedelta`` or whole seconds. Returns ``None`` only when an open pause
         (``(since, None)``) stops the clock before the target is reached.
         """
-        if pauses:
+        if not pauses:
+            # The compiled kernel answers the common case (see _kernel.c) and None otherwise.
+            result = self._kernel_due(start, target)
+            if result is not None:
+                return result
+        else:
             t = aware_epoch_seconds(start, "start")
-            result = self.due_epoch(t, duration_seconds(target), _epoch_pauses(pauses))
-            return None if result is None else datetime.fromtimestamp(result, UTC)
-        # The hot path: one call per ticket when recomputing a queue, so it is kept lean (the
-        # same arithmetic as _due_plain, inlined; measured in bench/sla.py).
+            due_s = self.due_epoch(t, duration_seconds(target), _epoch_pauses(pauses))
+            return None if due_s is None else datetime.fromtimestamp(due_s, UTC)
+        # The Python path (no kernel, or a query it leaves to us), kept lean: the same arithmetic
+        # as _due_plain, inlined; measured in bench/sla.py.
         try:
             # Subtracting an aware epoch refuses naive datetimes (TypeError) and, unlike
             # timestamp(), needs no utcoffset() call; days/seconds floor like int(timestamp())
