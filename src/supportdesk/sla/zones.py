@@ -52,10 +52,14 @@ def _year_transitions(key: str, year: int) -> tuple[tuple[int, int], ...]:
     tz = ZoneInfo(key)
     start, end = year_start_epoch(year), year_start_epoch(year + 1)
     changes: list[tuple[int, int]] = []
-    prev_t, prev_off = start, _offset(tz, start)
+    # The daily samples are most of a cold table build: compared as the timedeltas utcoffset()
+    # returns, without a function call each (about half the time of calling _offset).
+    at = datetime.fromtimestamp
+    prev_t, prev = start, at(start, tz).utcoffset()
     for t in range(start + DAY, end + 1, DAY):
-        off = _offset(tz, t)
-        if off != prev_off:
+        off = at(t, tz).utcoffset()
+        if off != prev:
+            prev_off = _offset(tz, prev_t)
             lo, hi = prev_t, t  # offset(lo) == prev_off != offset(hi)
             while hi - lo > 1:
                 mid = (lo + hi) // 2
@@ -63,8 +67,8 @@ def _year_transitions(key: str, year: int) -> tuple[tuple[int, int], ...]:
                     lo = mid
                 else:
                     hi = mid
-            changes.append((hi, off))
-        prev_t, prev_off = t, off
+            changes.append((hi, _offset(tz, t)))
+        prev_t, prev = t, off
     return tuple(changes)
 
 
