@@ -501,11 +501,8 @@ def _process_bounce(
     if not bounce.delayed_only:
         for recipient in bounce.recipients:
             if recipient.hard and recipient.address:
-                reason = " ".join(
-                    part
-                    for part in (recipient.status or "", recipient.diagnostic or recipient.action)
-                    if part
-                )
+                # The status code is kept (and shown) on its own.
+                reason = recipient.diagnostic or recipient.action
                 suppression.address_suppress(
                     address=recipient.address,
                     reason=reason[:2000] or "permanent delivery failure",

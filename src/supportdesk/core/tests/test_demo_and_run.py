@@ -53,8 +53,38 @@ def test_demo_data_covers_every_plan_deployment_and_status():
     }
     assert set(Ticket.objects.values_list("severity", flat=True)) == {1, 2}
     assert Message.objects.filter(kind="note").exists()
+    _assert_demo_mail()
     with pytest.raises(CommandError, match="empty database"):
         call_command("demo")
+
+
+def _assert_demo_mail() -> None:
+    """The demo's mail went through the real pipeline: a mailed-in ticket, a reply threaded to our
+    acknowledgement, an auto-reply that got no answer, a bounce that suppressed an address, and a
+    message in quarantine."""
+    from supportdesk.mail.models import InboundMessage, OutboundMail, SuppressedAddress
+
+    mails = list(InboundMessage.objects.order_by("pk"))
+    assert [(m.state, m.kind, m.threaded_by) for m in mails] == [
+        ("processed", "human", ""),
+        ("processed", "human", "message-id"),
+        ("processed", "auto-reply", "message-id"),
+        ("processed", "human", ""),
+        ("processed", "bounce", "returned-message-id"),
+        ("quarantined", "", ""),
+    ]
+    first, reply, auto_reply, moved, bounce, _ = mails
+    assert first.ticket is not None
+    assert first.ticket.channel == "email"
+    assert reply.ticket == auto_reply.ticket == first.ticket
+    assert first.ticket_message is not None
+    assert first.ticket_message.body_text.endswith(
+        "Could you tell us what to look at first?\n\nThanks,\nDave"
+    )
+    assert bounce.ticket == moved.ticket
+    # Acknowledgements went to the two new tickets' senders, none to the auto-reply or bounce.
+    assert OutboundMail.objects.filter(ticket__in=[first.ticket, moved.ticket]).count() == 2
+    assert SuppressedAddress.objects.filter(address="pat@old-vendor.demo.test").exists()
 
 
 def _free_port() -> int:
