@@ -367,10 +367,15 @@ def build_email(mail: OutboundMail, *, to: list[str], cc: list[str]) -> EmailMul
         headers["Auto-Submitted"] = "auto-generated"
         headers["X-Auto-Response-Suppress"] = "All"
     reply_to = [reply_to_address(mail.ticket)] if mail.ticket is not None else []
+    if reply_to:
+        # The envelope sender (Return-Path) is the ticket's token address too, so that a bounce
+        # comes back to support+TOKEN@… and lands on its ticket even when the report does not
+        # quote our Message-ID; the From header stays DEFAULT_FROM_EMAIL.
+        headers["From"] = settings.DEFAULT_FROM_EMAIL
     message = EmailMultiAlternatives(
         subject=mail.subject,
         body=mail.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=reply_to[0] if reply_to else settings.DEFAULT_FROM_EMAIL,
         to=to,
         cc=cc,
         reply_to=reply_to,

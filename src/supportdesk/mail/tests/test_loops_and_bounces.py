@@ -164,6 +164,30 @@ def test_bounce_lands_on_its_ticket_and_suppresses_the_address(
     assert [m.to for m in django_mail.outbox] == [["alice@acme.test"]]
 
 
+def test_our_mail_returns_bounces_to_its_ticket_token_address(
+    deliver: Any, after_commit: Any, contact: User, agent: User
+) -> None:
+    """The envelope sender of ticket mail is the ticket's token address, so a bounce that quotes
+    none of our headers (some servers send only text) still lands on its ticket."""
+    ticket = deliver(build_mail()).ticket
+    django_mail.outbox.clear()
+    with after_commit():
+        ticket_reply_add(actor=agent, ticket=ticket, body="Please try 4.2.1")
+    [sent] = django_mail.outbox
+    token_address = reply_to_address(ticket)
+    assert sent.from_email == token_address  # the envelope sender (Return-Path)
+    assert sent.extra_headers["From"] == SUPPORT
+    assert sent.message()["From"] == SUPPORT
+    assert sent.reply_to == [token_address]
+
+    raw = _dsn(original_message_id="<not-quoted@mx.acme.test>", recipient="alice@acme.test")
+    bounce = deliver(raw, envelope_from="", envelope_to=[token_address])
+    assert bounce.kind == "bounce"
+    assert bounce.ticket == ticket
+    assert bounce.threaded_by == "token"
+    assert SuppressedAddress.objects.filter(address="alice@acme.test").exists()
+
+
 def test_a_delay_warning_is_attached_but_suppresses_nothing(
     deliver: Any, after_commit: Any, contact: User, agent: User
 ) -> None:
