@@ -166,7 +166,8 @@ def _mail_is_stored_and_queued(database: Path, mail_port: int) -> tuple[str, str
             "SELECT args_kwargs FROM django_tasks_database_dbtaskresult WHERE task_path = ?",
             ["supportdesk.mail.tasks.process_inbound_task"],
         ).fetchall()
-    assert [json.loads(args)["args"] for (args,) in queued] == [[inbound_id]]
+    # The demo's own mail was processed when it was loaded; its queued tasks find it done.
+    assert [json.loads(args)["args"] for (args,) in queued].count([inbound_id]) == 1
     return channel, "queued"
 
 
