@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from supportdesk.accounts.models import User, normalize_email
-from supportdesk.core.tasks import enqueue_with_transaction
+from supportdesk.core.tasks import enqueue_with_transaction, queued_task_arguments
 from supportdesk.mail import conf
 from supportdesk.mail.models import InboundMessage, OutboundMail
 from supportdesk.mail.parsing import (
@@ -383,18 +383,24 @@ def build_email(mail: OutboundMail, *, to: list[str], cc: list[str]) -> EmailMul
 
 def outbound_redrive(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Periodic repair: release claims of a worker that died while sending, and enqueue what is
-    due (retries, and mail whose after-commit enqueue was lost). Returns how many it enqueued."""
+    due (retries, and mail whose after-commit enqueue was lost) unless its send task is still
+    waiting in the database task queue. Returns how many it enqueued."""
     from supportdesk.mail.tasks import outbound_send_task
 
     now = now or timezone.now()
     OutboundMail.objects.filter(state=OutboundMail.State.SENDING, claimed_until__lt=now).update(
         state=OutboundMail.State.QUEUED, claimed_until=None
     )
-    due = list(
-        OutboundMail.objects.filter(
+    queued = queued_task_arguments(outbound_send_task) or set()
+    due = [
+        pk
+        for pk in OutboundMail.objects.filter(
             state=OutboundMail.State.QUEUED, next_attempt_at__lte=now
-        ).values_list("pk", flat=True)[:limit]
-    )
+        )
+        .values_list("pk", flat=True)
+        .iterator()
+        if pk not in queued
+    ][:limit]
     for pk in due:
         outbound_send_task.enqueue(pk)
     return len(due)

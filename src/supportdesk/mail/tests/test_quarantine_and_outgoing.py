@@ -14,13 +14,14 @@ from django.core.mail.backends.base import BaseEmailBackend
 from supportdesk.accounts.models import User
 from supportdesk.core.testing import run_concurrently
 from supportdesk.mail import services
+from supportdesk.mail.inbound import store_inbound
 from supportdesk.mail.models import InboundMessage, OutboundMail
 from supportdesk.mail.outbound import outbound_redrive, outbound_send, reply_to_address
 from supportdesk.mail.parsing import REPLY_SEPARATOR, verify_reply_token
 from supportdesk.mail.parsing.tokens import token_from_address
 from supportdesk.mail.processing import process_inbound
 from supportdesk.mail.services import inbound_redrive
-from supportdesk.mail.tests.conftest import build_mail, store
+from supportdesk.mail.tests.conftest import SUPPORT, build_mail, store
 from supportdesk.tickets.models import Message, Ticket
 from supportdesk.tickets.services import ticket_reply_add
 
@@ -212,6 +213,50 @@ def test_the_repair_sweep_redrives_old_received_mail(contact: User) -> None:
     assert inbound_redrive() == 1  # the immediate task backend processes it right away
     inbound.refresh_from_db()
     assert inbound.state == InboundMessage.State.PROCESSED
+
+
+@pytest.mark.django_db
+def test_the_repair_sweep_leaves_queued_tasks_to_the_queue_and_redrives_orphans(
+    settings: Any, contact: User
+) -> None:
+    """With the database task queue: behind a backlog a message is RECEIVED (or its
+    acknowledgement QUEUED) for minutes while its task waits; the sweep does not add a second
+    task then. A task left RUNNING by a killed worker never runs again: that one is redriven."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    processing = DBTaskResult.objects.filter(
+        task_path="supportdesk.mail.tasks.process_inbound_task"
+    )
+    inbound, _ = store_inbound(  # as the listener stores: with its processing task
+        build_mail(),
+        source=InboundMessage.Source.LMTP,
+        channel=SUPPORT,
+        envelope_from="alice@acme.test",
+        envelope_to=[SUPPORT],
+    )
+    InboundMessage.objects.filter(pk=inbound.pk).update(
+        received_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    assert inbound_redrive() == 0  # its processing task is waiting in the queue
+    assert processing.count() == 1
+    processing.update(status=TaskResultStatus.RUNNING)  # claimed by a worker that was killed
+    assert inbound_redrive() == 1
+    assert processing.filter(status=TaskResultStatus.READY).count() == 1
+
+    process_inbound(inbound.pk)
+    ack = OutboundMail.objects.get()
+    sending = DBTaskResult.objects.filter(task_path="supportdesk.mail.tasks.outbound_send_task")
+    assert (ack.state, sending.count()) == (OutboundMail.State.QUEUED, 1)
+    later = timezone.now() + dt.timedelta(minutes=5)
+    assert outbound_redrive(now=later) == 0  # its send task is waiting in the queue
+    sending.update(status=TaskResultStatus.RUNNING)
+    assert outbound_redrive(now=later) == 1
+    assert sending.filter(status=TaskResultStatus.READY).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
