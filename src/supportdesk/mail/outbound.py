@@ -119,13 +119,15 @@ def mail_queue(
     ticket_message: Message | None = None,
     auto_reply_to: str = "",
     suppress_reason: str = "",
+    thread: list[str] | None = None,
     now: dt.datetime | None = None,
 ) -> OutboundMail:
     """Store one mail (Message-ID and threading headers fixed now) and send it after commit.
     With `suppress_reason` the row is stored as suppressed and never sent (visible on the
-    ticket)."""
+    ticket). `thread`: the ticket's Message-IDs when the caller knows them (else looked up)."""
     now = now or timezone.now()
-    thread = thread_message_ids(ticket)
+    if thread is None:
+        thread = thread_message_ids(ticket)
     # The thread's root and its latest messages (RFC 5322 §3.6.4 allows trimming the middle).
     references = (
         thread[:1] + thread[-(MAX_REFERENCES - 1) :] if len(thread) > MAX_REFERENCES else thread
@@ -174,7 +176,8 @@ def acknowledgement_queue(
 ) -> OutboundMail:
     """The automatic "we got your message" answer to a new ticket opened by human mail (the
     caller has checked loop protection). At most SUPPORTDESK_MAIL_AUTO_REPLY_LIMIT per sender
-    address and hour; beyond that the answer is stored as suppressed, not sent."""
+    address and hour; beyond that the answer is stored as suppressed, not sent. `inbound`: the
+    message that opened the ticket, which is then its whole thread (not looked up)."""
     now = now or timezone.now()
     to = normalize_email(to)
     sent_lately = (
@@ -199,8 +202,14 @@ def acknowledgement_queue(
         is_automatic=True,
         auto_reply_to=to,
         suppress_reason=reason,
+        thread=None if inbound is None else _opening_thread(inbound),
         now=now,
     )
+
+
+def _opening_thread(inbound: InboundMessage) -> list[str]:
+    message_id = normalise_message_id(inbound.message_id)
+    return [message_id] if message_id else []
 
 
 def mail_ticket_changed(
