@@ -20,6 +20,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -120,11 +121,16 @@ def mail_queue(
     auto_reply_to: str = "",
     suppress_reason: str = "",
     thread: list[str] | None = None,
+    send_here: bool = False,
     now: dt.datetime | None = None,
 ) -> OutboundMail:
     """Store one mail (Message-ID and threading headers fixed now) and send it after commit.
     With `suppress_reason` the row is stored as suppressed and never sent (visible on the
-    ticket). `thread`: the ticket's Message-IDs when the caller knows them (else looked up)."""
+    ticket). `thread`: the ticket's Message-IDs when the caller knows them (else looked up).
+
+    The mail is sent by `outbound_send_task`, or with `send_here` (a caller that is itself a
+    task) by this process right after the commit, without a second task; if that process dies
+    first, the row stays queued and the repair sweep sends it."""
     now = now or timezone.now()
     if thread is None:
         thread = thread_message_ids(ticket)
@@ -159,12 +165,21 @@ def mail_queue(
         created_at=now,
         next_attempt_at=now,
     )
-    if not suppress_reason:
+    if suppress_reason:
+        return mail
+    if send_here:
+        pk = mail.pk
+        transaction.on_commit(lambda: _send_after_commit(pk), robust=True)
+    else:
         from supportdesk.mail.tasks import outbound_send_task
 
         # With the database task queue: in this transaction (no second commit).
         enqueue_with_transaction(outbound_send_task.enqueue, mail.pk)
     return mail
+
+
+def _send_after_commit(outbound_id: int) -> None:
+    outbound_send(outbound_id)
 
 
 def acknowledgement_queue(
@@ -177,7 +192,10 @@ def acknowledgement_queue(
     """The automatic "we got your message" answer to a new ticket opened by human mail (the
     caller has checked loop protection). At most SUPPORTDESK_MAIL_AUTO_REPLY_LIMIT per sender
     address and hour; beyond that the answer is stored as suppressed, not sent. `inbound`: the
-    message that opened the ticket, which is then its whole thread (not looked up)."""
+    message that opened the ticket, which is then its whole thread (not looked up).
+
+    Mail processing runs in a task: the acknowledgement is sent by that task right after its
+    commit (one task per mailed-in ticket instead of two)."""
     now = now or timezone.now()
     to = normalize_email(to)
     sent_lately = (
@@ -203,6 +221,7 @@ def acknowledgement_queue(
         auto_reply_to=to,
         suppress_reason=reason,
         thread=None if inbound is None else _opening_thread(inbound),
+        send_here=True,
         now=now,
     )
 

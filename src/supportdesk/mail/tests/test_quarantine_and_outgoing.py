@@ -217,7 +217,7 @@ def test_the_repair_sweep_redrives_old_received_mail(contact: User) -> None:
 
 @pytest.mark.django_db
 def test_the_repair_sweep_leaves_queued_tasks_to_the_queue_and_redrives_orphans(
-    settings: Any, contact: User
+    settings: Any, contact: User, agent: User
 ) -> None:
     """With the database task queue: behind a backlog a message is RECEIVED (or its
     acknowledgement QUEUED) for minutes while its task waits; the sweep does not add a second
@@ -250,13 +250,39 @@ def test_the_repair_sweep_leaves_queued_tasks_to_the_queue_and_redrives_orphans(
 
     process_inbound(inbound.pk)
     ack = OutboundMail.objects.get()
+    # The acknowledgement has no task (the processing task sends it after its commit, which
+    # did not happen here: as if that worker died); an agent's reply has its send task queued.
+    ticket_reply_add(actor=agent, ticket=ack.ticket, body="Looking into it.")
+    reply = OutboundMail.objects.exclude(pk=ack.pk).get()
     sending = DBTaskResult.objects.filter(task_path="supportdesk.mail.tasks.outbound_send_task")
-    assert (ack.state, sending.count()) == (OutboundMail.State.QUEUED, 1)
+    assert [r.args_kwargs["args"] for r in sending.all()] == [[reply.pk]]
     later = timezone.now() + dt.timedelta(minutes=5)
-    assert outbound_redrive(now=later) == 0  # its send task is waiting in the queue
-    sending.update(status=TaskResultStatus.RUNNING)
-    assert outbound_redrive(now=later) == 1
-    assert sending.filter(status=TaskResultStatus.READY).count() == 1
+    assert outbound_redrive(now=later) == 1  # the acknowledgement; the reply's task is queued
+    assert sorted(r.args_kwargs["args"][0] for r in sending.all()) == sorted([ack.pk, reply.pk])
+    sending.filter(args_kwargs__args__0=reply.pk).update(status=TaskResultStatus.RUNNING)
+    assert outbound_redrive(now=later) == 1  # the reply, whose worker was killed
+    assert sending.filter(status=TaskResultStatus.READY).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_processing_task_sends_the_acknowledgement_after_its_commit(
+    settings: Any, contact: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    inbound = store(build_mail())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        process_inbound(inbound.pk)
+    ack = OutboundMail.objects.get()
+    assert ack.state == OutboundMail.State.QUEUED  # stored first, in the processing transaction
+    assert not DBTaskResult.objects.exists()  # no second task
+    assert django_mail.outbox == []
+    for callback in callbacks:  # the commit
+        callback()
+    ack.refresh_from_db()
+    assert ack.state == OutboundMail.State.SENT
+    assert [m.extra_headers["Message-ID"] for m in django_mail.outbox] == [ack.message_id]
 
 
 @pytest.mark.django_db(transaction=True)
