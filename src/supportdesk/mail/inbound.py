@@ -77,14 +77,9 @@ def store_inbound(
     message_id = header_message_id(raw)
     dedupe_key = dedupe_key_for(raw, message_id)
     try:
+        # No lookup first: a message delivered again (rare) breaks the unique constraint on
+        # channel + dedupe key, and the transaction is rolled back with its task.
         with transaction.atomic(durable=True):
-            existing = (
-                InboundMessage.objects.filter(channel=channel, dedupe_key=dedupe_key)
-                .order_by()
-                .first()
-            )
-            if existing is not None:
-                return existing, False
             inbound = InboundMessage.objects.create(
                 channel=channel,
                 dedupe_key=dedupe_key,
@@ -110,8 +105,8 @@ def store_inbound(
                 description=f"the processing of inbound message {inbound.pk}",
             )
     except IntegrityError:
-        # Another delivery of the same message committed first (the unique constraint on
-        # channel + dedupe key decides); it is stored once.
+        # The same message was stored before, or by a concurrent delivery that committed first
+        # (the unique constraint on channel + dedupe key decides): it is stored once.
         return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
     return inbound, True
 
