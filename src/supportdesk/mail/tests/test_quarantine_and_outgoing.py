@@ -252,6 +252,7 @@ def test_the_repair_sweep_leaves_queued_tasks_to_the_queue_and_redrives_orphans(
     ack = OutboundMail.objects.get()
     # The acknowledgement has no task (the processing task sends it after its commit, which
     # did not happen here: as if that worker died); an agent's reply has its send task queued.
+    assert ack.ticket is not None
     ticket_reply_add(actor=agent, ticket=ack.ticket, body="Looking into it.")
     reply = OutboundMail.objects.exclude(pk=ack.pk).get()
     sending = DBTaskResult.objects.filter(task_path="supportdesk.mail.tasks.outbound_send_task")
