@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,22 @@ def tasks_in_this_database() -> bool:
     from django_tasks_db.models import DBTaskResult
 
     return router.db_for_write(DBTaskResult) == connection.alias
+
+
+def queued_task_arguments(task: Any) -> set[Any] | None:
+    """The first argument of every run of `task` waiting in the queue (READY, not started), when
+    the task queue is this database; None when it cannot be known (another backend).
+
+    Repair sweeps skip what is already queued: a READY task will run, whereas a task left RUNNING
+    by a worker that was killed will not, so only READY ones count."""
+    if not tasks_in_this_database():
+        return None
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=task.module_path
+    ).values_list("args_kwargs", flat=True)
+    return {row["args"][0] for row in rows if row.get("args")}
 
 
 def enqueue_with_transaction(

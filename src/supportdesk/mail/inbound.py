@@ -52,6 +52,14 @@ def dedupe_key_for(raw: bytes, message_id: str | None) -> str:
     return message_id
 
 
+def check_size(raw: bytes) -> None:
+    """Raise MessageTooLarge above SUPPORTDESK_MAIL_MAX_BYTES."""
+    if len(raw) > settings.SUPPORTDESK_MAIL_MAX_BYTES:
+        raise MessageTooLarge(
+            f"{len(raw)} bytes is more than the limit of {settings.SUPPORTDESK_MAIL_MAX_BYTES}"
+        )
+
+
 def store_inbound(
     raw: bytes,
     *,
@@ -67,53 +75,76 @@ def store_inbound(
 
     Raises MessageTooLarge above SUPPORTDESK_MAIL_MAX_BYTES, and database errors as they come:
     the caller answers with a temporary error then, so that the sender retries. The row is
-    committed when this returns (its own, durable transaction). A new row's processing task is
-    enqueued in that transaction when the task queue is this database, else after the
-    commit."""
-    if len(raw) > settings.SUPPORTDESK_MAIL_MAX_BYTES:
-        raise MessageTooLarge(
-            f"{len(raw)} bytes is more than the limit of {settings.SUPPORTDESK_MAIL_MAX_BYTES}"
-        )
-    message_id = header_message_id(raw)
-    dedupe_key = dedupe_key_for(raw, message_id)
+    committed when this returns (its own, durable transaction). (The LMTP listener commits
+    concurrent deliveries together: `listener.deliver_group`.)"""
+    check_size(raw)
     try:
+        # No lookup first: a message delivered again (rare) breaks the unique constraint on
+        # channel + dedupe key, and the transaction is rolled back with its task.
         with transaction.atomic(durable=True):
-            existing = (
-                InboundMessage.objects.filter(channel=channel, dedupe_key=dedupe_key)
-                .order_by()
-                .first()
-            )
-            if existing is not None:
-                return existing, False
-            inbound = InboundMessage.objects.create(
-                channel=channel,
-                dedupe_key=dedupe_key,
-                message_id=(message_id or "")[:998],
+            inbound = insert_inbound(
+                raw,
                 source=source,
-                envelope_from=envelope_from[:998],
-                envelope_to=list(envelope_to),
-                mailbox=mailbox[:200],
+                channel=channel,
+                envelope_from=envelope_from,
+                envelope_to=envelope_to,
+                peer=peer,
+                mailbox=mailbox,
                 uid=uid,
-                peer=peer[:200],
-                raw=raw,
-                size=len(raw),
-                sha256=hashlib.sha256(raw).hexdigest(),
-            )
-            # Robust: once committed the message is safe; an enqueue failure must not turn the
-            # 250 into a retry (the mail repair sweep re-drives what stays unprocessed). With the
-            # database task queue the task row is written in this transaction (one commit per
-            # message instead of two).
-            enqueue_with_transaction(
-                _enqueue_processing,
-                inbound.pk,
-                robust=True,
-                description=f"the processing of inbound message {inbound.pk}",
             )
     except IntegrityError:
-        # Another delivery of the same message committed first (the unique constraint on
-        # channel + dedupe key decides); it is stored once.
-        return InboundMessage.objects.get(channel=channel, dedupe_key=dedupe_key), False
+        # The same message was stored before, or by a concurrent delivery that committed first
+        # (the unique constraint on channel + dedupe key decides): it is stored once.
+        return stored_inbound(raw, channel=channel), False
     return inbound, True
+
+
+def insert_inbound(
+    raw: bytes,
+    *,
+    source: str,
+    channel: str,
+    envelope_from: str,
+    envelope_to: list[str],
+    peer: str = "",
+    mailbox: str = "",
+    uid: int | None = None,
+) -> InboundMessage:
+    """Write one delivered message in the current transaction, with its processing task when
+    the task queue is this database (else the task is enqueued after the commit). Raises
+    IntegrityError when the message is stored already (same channel and dedupe key): the caller
+    rolls back (a savepoint at least)."""
+    message_id = header_message_id(raw)
+    inbound = InboundMessage.objects.create(
+        channel=channel,
+        dedupe_key=dedupe_key_for(raw, message_id),
+        message_id=(message_id or "")[:998],
+        source=source,
+        envelope_from=envelope_from[:998],
+        envelope_to=list(envelope_to),
+        mailbox=mailbox[:200],
+        uid=uid,
+        peer=peer[:200],
+        raw=raw,
+        size=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+    # Robust: once committed the message is safe; an enqueue failure must not turn the 250 into
+    # a retry (the mail repair sweep re-drives what stays unprocessed). With the database task
+    # queue the task row is written in this transaction (one commit per message instead of two).
+    enqueue_with_transaction(
+        _enqueue_processing,
+        inbound.pk,
+        robust=True,
+        description=f"the processing of inbound message {inbound.pk}",
+    )
+    return inbound
+
+
+def stored_inbound(raw: bytes, *, channel: str) -> InboundMessage:
+    """The message already stored for `channel` with the dedupe key of `raw`."""
+    key = dedupe_key_for(raw, header_message_id(raw))
+    return InboundMessage.objects.get(channel=channel, dedupe_key=key)
 
 
 def _enqueue_processing(inbound_id: int) -> None:

@@ -1,11 +1,18 @@
 """The LMTP (and plain SMTP) listener: store first, then answer.
 
-A mail server (Postfix, Exim) delivers to it. Each message is committed by `store_inbound`
-before the listener answers 250 — per recipient under LMTP, which answers DATA once for each
-accepted recipient. Recipients that are not ours are refused at RCPT with 550; a message over
-the size limit gets 552; any other failure (database down, disk full, a bug) gets a temporary
-451 so the sender keeps the message and retries. Storing runs in a thread pool so the event
-loop keeps serving other clients while a transaction waits for the database.
+A mail server (Postfix, Exim) delivers to it. Each message is committed before the listener
+answers 250 — per recipient under LMTP, which answers DATA once for each accepted recipient.
+Recipients that are not ours are refused at RCPT with 550; a message over the size limit gets
+552; any other failure (database down, disk full, a bug) gets a temporary 451 so the sender keeps
+the message and retries. Storing runs in a thread pool so the event loop keeps serving other
+clients while a transaction waits for the database.
+
+Group commit: messages whose DATA arrives while a transaction is being committed wait for it to
+end, then are stored together in the next one (`deliver_group`). Each client is still answered
+only after the commit that contains its message; if the transaction fails, every message of the
+group gets the temporary 451 (none of it is stored). On SQLite, whose single write lock every
+transaction takes, concurrent deliveries then queue for the lock once per group instead of once
+per message.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from supportdesk.mail.inbound import MessageTooLarge, store_inbound
+from supportdesk.mail.inbound import MessageTooLarge, check_size, insert_inbound, stored_inbound
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.recipients import recipient_channel
 
@@ -36,8 +43,11 @@ logger = logging.getLogger(__name__)
 # 500 that bounces a customer's mail; the mail server in front already enforces its own limit).
 LINE_LENGTH_LIMIT = 1024 * 1024
 SHUTDOWN_GRACE_SECONDS = 30.0
+# At most this many messages per group (transaction).
+GROUP_LIMIT = 50
 
-StoreFunction = Callable[..., tuple[InboundMessage, bool]]
+InsertFunction = Callable[..., InboundMessage]
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; try again later"
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -65,53 +75,106 @@ def with_return_path(raw: bytes, envelope_from: str) -> bytes:
     return b"Return-Path: <" + envelope_from.encode("utf-8", "replace") + b">\r\n" + raw
 
 
-def deliver(
-    *,
-    raw: bytes,
-    source: str,
-    mail_from: str,
-    recipients: list[str],
-    peer: str,
-    store: StoreFunction = store_inbound,
-) -> list[str]:
-    """Store `raw` once per channel of `recipients`; return one reply line per recipient.
+@dataclass(frozen=True)
+class Delivery:
+    """One message as the client sent it: DATA with its envelope."""
 
-    Runs in a worker thread (database work). Recipients of the same channel (support+a@x and
-    support+b@x) share one stored message and one answer."""
-    envelope_from = _envelope_sender(mail_from)
-    message = with_return_path(raw, envelope_from)
+    raw: bytes
+    mail_from: str
+    recipients: list[str]
+    peer: str
+
+
+def deliver_group(
+    deliveries: list[Delivery], *, source: str, insert: InsertFunction = insert_inbound
+) -> list[list[str]]:
+    """Store `deliveries` in one transaction; return, for each, one reply line per recipient.
+
+    Runs in a worker thread (database work). A message is stored once per channel of its
+    recipients (support+a@x and support+b@x share one stored message and one answer), each in a
+    savepoint: one already stored (delivered again) is rolled back alone and answered "already
+    stored"; one that fails is rolled back alone and answered 451. If the transaction itself
+    fails (the commit, the connection), every message of the group gets 451."""
+    answers: list[dict[str, str]] = [{} for _ in deliveries]
+    # (delivery index, channel, its recipients, the bytes stored, the envelope sender)
+    items: list[tuple[int, str, list[str], bytes, str]] = []
+    for index, delivery in enumerate(deliveries):
+        envelope_from = _envelope_sender(delivery.mail_from)
+        message = with_return_path(delivery.raw, envelope_from)
+        for channel, channel_recipients in _channels(delivery.recipients).items():
+            try:
+                check_size(message)
+            except MessageTooLarge as exc:
+                for recipient in channel_recipients:
+                    answers[index][recipient] = f"552 5.3.4 Message too big for this system ({exc})"
+                continue
+            items.append((index, channel, channel_recipients, message, envelope_from))
+    _prepare_connections()
+    # Per item: the row, None when stored before (a duplicate), or the failure's answer.
+    stored: list[InboundMessage | str | None] = []
+    try:
+        with transaction.atomic(durable=True):
+            for index, channel, channel_recipients, message, envelope_from in items:
+                try:
+                    with transaction.atomic():
+                        stored.append(
+                            insert(
+                                message,
+                                source=source,
+                                channel=channel,
+                                envelope_from=envelope_from,
+                                envelope_to=channel_recipients,
+                                peer=deliveries[index].peer,
+                            )
+                        )
+                except IntegrityError:
+                    stored.append(None)
+                except Exception:
+                    logger.exception("could not store a message for %s", channel)
+                    stored.append(TEMPORARY_FAILURE)
+    except Exception:
+        logger.exception("could not store a group of %d messages", len(deliveries))
+        stored = []
+        for index, _channel, channel_recipients, _message, _from in items:
+            for recipient in channel_recipients:
+                answers[index][recipient] = TEMPORARY_FAILURE
+    finally:
+        _prepare_connections()
+    for (index, channel, channel_recipients, message, _from), inbound in zip(
+        items, stored, strict=False
+    ):
+        answer = _stored_answer(inbound, message, channel)
+        for recipient in channel_recipients:
+            answers[index][recipient] = answer
+    return [
+        [found.get(r, "451 4.3.0 Temporary failure; try again later") for r in delivery.recipients]
+        for found, delivery in zip(answers, deliveries, strict=True)
+    ]
+
+
+def _channels(recipients: list[str]) -> dict[str, list[str]]:
     channels: dict[str, list[str]] = {}
     for recipient in recipients:
         channel = recipient_channel(recipient)
         if channel is not None:  # checked at RCPT; settings could change only by restart
             channels.setdefault(channel, []).append(recipient)
-    answers: dict[str, str] = {}
-    _prepare_connections()
+    return channels
+
+
+def _stored_answer(inbound: InboundMessage | str | None, message: bytes, channel: str) -> str:
+    """250 for a message committed now, or stored before (looked up: a failure to find it is a
+    451, and the sender's retry finds it); a failure's answer as it is."""
+    if isinstance(inbound, str):
+        return inbound
+    if inbound is not None:
+        return f"250 2.0.0 stored as inbound message {inbound.pk}"
     try:
-        for channel, channel_recipients in channels.items():
-            try:
-                inbound, created = store(
-                    message,
-                    source=source,
-                    channel=channel,
-                    envelope_from=envelope_from,
-                    envelope_to=channel_recipients,
-                    peer=peer,
-                )
-            except MessageTooLarge as exc:
-                answer = f"552 5.3.4 Message too big for this system ({exc})"
-            except Exception:
-                logger.exception("could not store a message for %s from %s", channel, peer)
-                answer = "451 4.3.0 Temporary failure storing the message; try again later"
-                _prepare_connections()
-            else:
-                what = "stored" if created else "already stored"
-                answer = f"250 2.0.0 {what} as inbound message {inbound.pk}"
-            for recipient in channel_recipients:
-                answers[recipient] = answer
-    finally:
+        existing = stored_inbound(message, channel=channel)
+    except Exception:
+        logger.exception("could not find the message already stored for %s", channel)
         _prepare_connections()
-    return [answers.get(r, "451 4.3.0 Temporary failure; try again later") for r in recipients]
+        return TEMPORARY_FAILURE
+    return f"250 2.0.0 already stored as inbound message {existing.pk}"
 
 
 def _prepare_connections() -> None:
@@ -142,7 +205,8 @@ class ListenerStats:
 
 
 class MailHandler:
-    """aiosmtpd handler: RCPT checks the recipient; DATA stores, in a thread, then answers."""
+    """aiosmtpd handler: RCPT checks the recipient; DATA stores (grouped, in a thread), then
+    answers."""
 
     def __init__(
         self,
@@ -150,19 +214,55 @@ class MailHandler:
         source: str,
         executor: ThreadPoolExecutor,
         stats: ListenerStats,
-        store: StoreFunction = store_inbound,
+        insert: InsertFunction = insert_inbound,
     ) -> None:
         self.source = source
         self.executor = executor
         self.stats = stats
-        self.store = store
+        self.insert = insert
+        # Deliveries waiting for the group being committed, and whether one is.
+        self._waiting: list[tuple[Delivery, asyncio.Future[list[str]]]] = []
+        self._committing: asyncio.Task[None] | None = None
 
-    def _in_thread(self, **kwargs: Any) -> list[str]:
-        """deliver(), noting this thread's database connection so that stop() can close it."""
+    def _in_thread(self, deliveries: list[Delivery]) -> list[list[str]]:
+        """deliver_group(), noting this thread's database connection so that stop() can close
+        it."""
         connection = connections[DEFAULT_DB_ALIAS]
         with self.stats.lock:
             self.stats.connections.add(connection)
-        return deliver(**kwargs)
+        return deliver_group(deliveries, source=self.source, insert=self.insert)
+
+    async def _store(self, delivery: Delivery) -> list[str]:
+        """Store `delivery` with whatever else arrives meanwhile; its reply lines after the
+        commit."""
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((delivery, future))
+        if self._committing is None:
+            self._committing = asyncio.create_task(self._commit_groups())
+        return await future
+
+    async def _commit_groups(self) -> None:
+        """One group at a time: all that waits (up to GROUP_LIMIT) goes in the next one."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                group = self._waiting[:GROUP_LIMIT]
+                del self._waiting[:GROUP_LIMIT]
+                deliveries = [delivery for delivery, _ in group]
+                try:
+                    answers = await loop.run_in_executor(self.executor, self._in_thread, deliveries)
+                except Exception:  # the executor is shutting down, or storing itself failed
+                    logger.exception("delivery of a group of %d messages failed", len(group))
+                    answers = [[TEMPORARY_FAILURE] * len(d.recipients) for d in deliveries]
+                for (_, future), lines in zip(group, answers, strict=True):
+                    if not future.done():  # the client may have gone
+                        future.set_result(lines)
+        finally:
+            self._committing = None
+            for _, future in self._waiting:  # cancelled while waiting: never stored
+                if not future.done():
+                    future.set_result(["451 4.3.0 Temporary failure; try again later"])
+            self._waiting.clear()
 
     async def handle_RCPT(
         self,
@@ -179,24 +279,18 @@ class MailHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        loop = asyncio.get_running_loop()
+        delivery = Delivery(
+            raw=envelope.original_content or b"",
+            mail_from=envelope.mail_from or "",
+            recipients=list(envelope.rcpt_tos),
+            peer=_peer(session),
+        )
         self.stats.in_flight += 1
         try:
-            answers = await loop.run_in_executor(
-                self.executor,
-                lambda: self._in_thread(
-                    raw=raw,
-                    source=self.source,
-                    mail_from=envelope.mail_from or "",
-                    recipients=list(envelope.rcpt_tos),
-                    peer=_peer(session),
-                    store=self.store,
-                ),
-            )
-        except Exception:  # the executor is shutting down, or deliver itself failed
-            logger.exception("delivery from %s failed", _peer(session))
-            answers = ["451 4.3.0 Temporary failure; try again later"] * len(envelope.rcpt_tos)
+            answers = await self._store(delivery)
+        except Exception:
+            logger.exception("delivery from %s failed", delivery.peer)
+            answers = ["451 4.3.0 Temporary failure; try again later"] * len(delivery.recipients)
         finally:
             self.stats.in_flight -= 1
         self.stats.messages += 1
@@ -238,7 +332,7 @@ class Listener:
         *,
         smtp: bool = False,
         threads: int | None = None,
-        store: StoreFunction = store_inbound,
+        insert: InsertFunction = insert_inbound,
         hostname: str | None = None,
     ) -> None:
         self.host = host
@@ -251,7 +345,7 @@ class Listener:
             thread_name_prefix="mail-store",
         )
         self.handler = MailHandler(
-            source=self.source, executor=self.executor, stats=self.stats, store=store
+            source=self.source, executor=self.executor, stats=self.stats, insert=insert
         )
         self.hostname = hostname or socket.gethostname()
         self._protocol = _protocol_class(SMTP if smtp else LMTP, self.stats)

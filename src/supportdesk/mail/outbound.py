@@ -20,13 +20,14 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from supportdesk.accounts.models import User, normalize_email
-from supportdesk.core.tasks import enqueue_with_transaction
+from supportdesk.core.tasks import enqueue_with_transaction, queued_task_arguments
 from supportdesk.mail import conf
 from supportdesk.mail.models import InboundMessage, OutboundMail
 from supportdesk.mail.parsing import (
@@ -119,13 +120,20 @@ def mail_queue(
     ticket_message: Message | None = None,
     auto_reply_to: str = "",
     suppress_reason: str = "",
+    thread: list[str] | None = None,
+    send_here: bool = False,
     now: dt.datetime | None = None,
 ) -> OutboundMail:
     """Store one mail (Message-ID and threading headers fixed now) and send it after commit.
     With `suppress_reason` the row is stored as suppressed and never sent (visible on the
-    ticket)."""
+    ticket). `thread`: the ticket's Message-IDs when the caller knows them (else looked up).
+
+    The mail is sent by `outbound_send_task`, or with `send_here` (a caller that is itself a
+    task) by this process right after the commit, without a second task; if that process dies
+    first, the row stays queued and the repair sweep sends it."""
     now = now or timezone.now()
-    thread = thread_message_ids(ticket)
+    if thread is None:
+        thread = thread_message_ids(ticket)
     # The thread's root and its latest messages (RFC 5322 §3.6.4 allows trimming the middle).
     references = (
         thread[:1] + thread[-(MAX_REFERENCES - 1) :] if len(thread) > MAX_REFERENCES else thread
@@ -157,12 +165,21 @@ def mail_queue(
         created_at=now,
         next_attempt_at=now,
     )
-    if not suppress_reason:
+    if suppress_reason:
+        return mail
+    if send_here:
+        pk = mail.pk
+        transaction.on_commit(lambda: _send_after_commit(pk), robust=True)
+    else:
         from supportdesk.mail.tasks import outbound_send_task
 
         # With the database task queue: in this transaction (no second commit).
         enqueue_with_transaction(outbound_send_task.enqueue, mail.pk)
     return mail
+
+
+def _send_after_commit(outbound_id: int) -> None:
+    outbound_send(outbound_id)
 
 
 def acknowledgement_queue(
@@ -174,7 +191,11 @@ def acknowledgement_queue(
 ) -> OutboundMail:
     """The automatic "we got your message" answer to a new ticket opened by human mail (the
     caller has checked loop protection). At most SUPPORTDESK_MAIL_AUTO_REPLY_LIMIT per sender
-    address and hour; beyond that the answer is stored as suppressed, not sent."""
+    address and hour; beyond that the answer is stored as suppressed, not sent. `inbound`: the
+    message that opened the ticket, which is then its whole thread (not looked up).
+
+    Mail processing runs in a task: the acknowledgement is sent by that task right after its
+    commit (one task per mailed-in ticket instead of two)."""
     now = now or timezone.now()
     to = normalize_email(to)
     sent_lately = (
@@ -199,8 +220,15 @@ def acknowledgement_queue(
         is_automatic=True,
         auto_reply_to=to,
         suppress_reason=reason,
+        thread=None if inbound is None else _opening_thread(inbound),
+        send_here=True,
         now=now,
     )
+
+
+def _opening_thread(inbound: InboundMessage) -> list[str]:
+    message_id = normalise_message_id(inbound.message_id)
+    return [message_id] if message_id else []
 
 
 def mail_ticket_changed(
@@ -388,18 +416,24 @@ def build_email(mail: OutboundMail, *, to: list[str], cc: list[str]) -> EmailMul
 
 def outbound_redrive(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Periodic repair: release claims of a worker that died while sending, and enqueue what is
-    due (retries, and mail whose after-commit enqueue was lost). Returns how many it enqueued."""
+    due (retries, and mail whose after-commit enqueue was lost) unless its send task is still
+    waiting in the database task queue. Returns how many it enqueued."""
     from supportdesk.mail.tasks import outbound_send_task
 
     now = now or timezone.now()
     OutboundMail.objects.filter(state=OutboundMail.State.SENDING, claimed_until__lt=now).update(
         state=OutboundMail.State.QUEUED, claimed_until=None
     )
-    due = list(
-        OutboundMail.objects.filter(
+    queued = queued_task_arguments(outbound_send_task) or set()
+    due = [
+        pk
+        for pk in OutboundMail.objects.filter(
             state=OutboundMail.State.QUEUED, next_attempt_at__lte=now
-        ).values_list("pk", flat=True)[:limit]
-    )
+        )
+        .values_list("pk", flat=True)
+        .iterator()
+        if pk not in queued
+    ][:limit]
     for pk in due:
         outbound_send_task.enqueue(pk)
     return len(due)

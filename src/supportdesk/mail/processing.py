@@ -387,8 +387,6 @@ def _process_human(
     if not allowed:
         inbound.outcome += f"; no acknowledgement: {why}"
         return
-    # on the ticket first: the acknowledgement's In-Reply-To is this message
-    inbound.save(update_fields=_PROCESSED_FIELDS)
     ack = outbound.acknowledgement_queue(ticket=ticket, to=user.email, inbound=inbound)
     if ack.state == OutboundMail.State.SUPPRESSED:
         inbound.outcome += f"; no acknowledgement: {ack.last_error}"

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supportdesk.accounts.models import User
+from supportdesk.core.tasks import queued_task_arguments
 from supportdesk.mail.models import InboundMessage
 
 REDRIVE_AFTER = dt.timedelta(minutes=1)
@@ -52,17 +53,23 @@ def inbound_discard(*, actor: User, inbound: InboundMessage) -> InboundMessage:
 def inbound_redrive(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Enqueue processing for messages still RECEIVED a minute after they arrived (the worker
     died, or the after-commit enqueue was lost). Processing is idempotent, so a message that is
-    being processed right now is simply found done."""
+    being processed right now is simply found done. Messages whose processing is still waiting
+    in the database task queue are left to it: behind a backlog, re-enqueueing them would only
+    add a second task per message to the end of the queue."""
     from supportdesk.mail.tasks import process_inbound_task
 
     now = now or timezone.now()
-    due = list(
-        InboundMessage.objects.filter(
+    queued = queued_task_arguments(process_inbound_task) or set()
+    due = [
+        pk
+        for pk in InboundMessage.objects.filter(
             state=InboundMessage.State.RECEIVED, received_at__lte=now - REDRIVE_AFTER
         )
         .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+        .values_list("pk", flat=True)
+        .iterator()
+        if pk not in queued
+    ][:limit]
     for pk in due:
         process_inbound_task.enqueue(pk)
     return len(due)

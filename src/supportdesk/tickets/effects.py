@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from supportdesk.accounts.models import User
 from supportdesk.mail.outbound import mail_ticket_changed
@@ -53,7 +54,10 @@ def ticket_changed(ticket: Ticket, change: TicketChange) -> None:
 
 
 def _emit_webhooks(ticket: Ticket, change: TicketChange) -> None:
-    data = {"ticket": ticket_data(ticket), "changed": sorted(change.changed)}
+    # Payloads are built only for an event that a subscription wants (webhook_event_emit).
+    def data() -> dict[str, Any]:
+        return {"ticket": ticket_data(ticket), "changed": sorted(change.changed)}
+
     org = ticket.organization
     message = change.message
     if change.created:
@@ -69,7 +73,7 @@ def _emit_webhooks(ticket: Ticket, change: TicketChange) -> None:
         event = "note.created" if message.is_internal else "message.created"
         webhook_event_emit(
             event_type=event,
-            data={"ticket": ticket_data(ticket), "message": message_data(message)},
+            data=lambda: {"ticket": ticket_data(ticket), "message": message_data(message)},
             organization=org,
             staff_only=message.is_internal,
             now=change.at,

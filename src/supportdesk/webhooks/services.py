@@ -14,7 +14,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,7 +81,7 @@ def verify_signature(
 def webhook_event_emit(
     *,
     event_type: str,
-    data: dict[str, Any],
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
     organization: Organization | None = None,
     summary: str = "",
     staff_only: bool = False,
@@ -89,7 +89,9 @@ def webhook_event_emit(
 ) -> list[WebhookDelivery]:
     """Queue `event_type` for every active subscription that wants it: the organization's own
     subscriptions and the global (staff) ones. `staff_only` events (internal notes…) go to global
-    subscriptions only. Call inside the transaction that made the change."""
+    subscriptions only. Call inside the transaction that made the change. `data` may be a
+    function that builds it: it is called only when a subscription wants the event (most changes
+    have none, and building a ticket's payload costs more than looking for subscriptions)."""
     now = now or timezone.now()
     subscriptions = WebhookSubscription.objects.filter(is_active=True)
     if organization is None or staff_only:
@@ -98,6 +100,11 @@ def webhook_event_emit(
         subscriptions = subscriptions.filter(
             Q(organization__isnull=True) | Q(organization=organization)
         )
+    wanting = [s for s in subscriptions if s.wants(event_type)]
+    if not wanting:
+        return []
+    if callable(data):
+        data = data()
     event_id = uuid.uuid4()
     payload = {
         "id": str(event_id),
@@ -120,13 +127,11 @@ def webhook_event_emit(
             next_attempt_at=now,
             created_at=now,
         )
-        for s in subscriptions
-        if s.wants(event_type)
+        for s in wanting
     ]
-    if deliveries:
-        WebhookDelivery.objects.bulk_create(deliveries)
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: _enqueue(ids))
+    WebhookDelivery.objects.bulk_create(deliveries)
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: _enqueue(ids))
     return deliveries
 
 

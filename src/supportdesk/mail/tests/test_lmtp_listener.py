@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import smtplib
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 
 from supportdesk.mail import inbound
-from supportdesk.mail.inbound import store_inbound
+from supportdesk.mail.inbound import insert_inbound
 from supportdesk.mail.listener import Listener, listener_in_thread
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.tests.transport_helpers import lmtp_client, lmtp_deliver, make_message
@@ -126,7 +128,7 @@ def test_a_storage_failure_is_a_temporary_451_and_leaves_nothing_behind(monkeypa
     """The row is written, then the transaction fails: rolled back, answered 451 — the sender
     keeps the message and retries."""
 
-    def failing_store(raw: bytes, **kwargs: Any) -> tuple[InboundMessage, bool]:
+    def failing_insert(raw: bytes, **kwargs: Any) -> InboundMessage:
         with transaction.atomic():
             InboundMessage.objects.create(
                 raw=raw,
@@ -138,7 +140,7 @@ def test_a_storage_failure_is_a_temporary_451_and_leaves_nothing_behind(monkeypa
             raise OSError("disk full")
 
     with (
-        listener_in_thread(store=failing_store) as listener,
+        listener_in_thread(insert=failing_insert) as listener,
         lmtp_client(listener.port) as client,
     ):
         answers = lmtp_deliver(client, "a@acme.test", [SUPPORT, SALES], make_message())
@@ -150,20 +152,132 @@ def test_a_storage_failure_is_a_temporary_451_and_leaves_nothing_behind(monkeypa
 def test_when_one_channel_fails_the_others_are_still_answered_250():
     calls: list[str] = []
 
-    def store_failing_for_sales(raw: bytes, **kwargs: Any) -> tuple[InboundMessage, bool]:
+    def insert_failing_for_sales(raw: bytes, **kwargs: Any) -> InboundMessage:
         calls.append(kwargs["channel"])
         if kwargs["channel"] == SALES:
             raise ConnectionError("database went away")
-        return store_inbound(raw, **kwargs)
+        return insert_inbound(raw, **kwargs)
 
     with (
-        listener_in_thread(store=store_failing_for_sales) as listener,
+        listener_in_thread(insert=insert_failing_for_sales) as listener,
         lmtp_client(listener.port) as client,
     ):
         answers = lmtp_deliver(client, "a@acme.test", [SALES, SUPPORT], make_message())
     assert answers[SALES][0] == 451
     assert answers[SUPPORT][0] == 250
     assert list(InboundMessage.objects.values_list("channel", flat=True)) == [SUPPORT]
+
+
+def test_deliveries_that_arrive_during_a_commit_are_committed_together(monkeypatch):
+    """Group commit: while one transaction is being committed, the messages of the other
+    clients wait and go into the next transaction together; each client is answered after it."""
+    from supportdesk.mail import listener as listener_module
+
+    groups: list[int] = []
+    first_insert_done = threading.Event()
+
+    def slow_first_insert(raw: bytes, **kwargs: Any) -> InboundMessage:
+        stored = insert_inbound(raw, **kwargs)
+        if not first_insert_done.is_set():
+            first_insert_done.set()
+            time.sleep(1.5)  # the other clients' DATA arrives meanwhile
+        return stored
+
+    deliver_group = listener_module.deliver_group
+
+    def recording_group(deliveries: list[Any], **kwargs: Any) -> list[list[str]]:
+        groups.append(len(deliveries))
+        return deliver_group(deliveries, **kwargs)
+
+    monkeypatch.setattr(listener_module, "deliver_group", recording_group)
+    answers: dict[int, dict[str, tuple[int, str]]] = {}
+
+    def client(n: int) -> None:
+        if n:
+            first_insert_done.wait(10)
+        with lmtp_client(running.port) as lmtp:
+            raw = make_message(message_id=f"<group-{n}@acme.test>")
+            answers[n] = lmtp_deliver(lmtp, "a@acme.test", [SUPPORT], raw)
+
+    with listener_in_thread(insert=slow_first_insert, threads=4) as running:
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert [answers[n][SUPPORT][0] for n in range(4)] == [250] * 4
+    assert groups == [1, 3]
+    stored = {m.message_id: m.pk for m in InboundMessage.objects.all()}
+    assert len(stored) == 4
+    for n in range(4):
+        assert f"inbound message {stored[f'<group-{n}@acme.test>']}" in answers[n][SUPPORT][1]
+
+
+def test_a_group_stores_a_message_once_and_answers_each_delivery(settings):
+    """In one group: a new message, the same message again (another client), one stored before,
+    and one too large. A message that fails is rolled back alone; a transaction that fails
+    (the commit) leaves none of the group stored, and each is answered 451."""
+    from supportdesk.mail.listener import Delivery, deliver_group
+
+    settings.SUPPORTDESK_MAIL_MAX_BYTES = 4000
+    before = deliver_group(
+        [Delivery(make_message(message_id="<old@x>"), "a@acme.test", [SUPPORT], "p")],
+        source="lmtp",
+    )
+    assert before[0][0].startswith("250 2.0.0 stored")
+    group = [
+        Delivery(make_message(message_id="<new@x>"), "a@acme.test", [SUPPORT, SALES], "p"),
+        Delivery(make_message(message_id="<new@x>"), "a@acme.test", [SUPPORT], "p"),
+        Delivery(make_message(message_id="<old@x>"), "a@acme.test", [SUPPORT], "p"),
+        Delivery(make_message(body="x" * 5000), "a@acme.test", [SUPPORT], "p"),
+    ]
+    answers = deliver_group(group, source="lmtp")
+    rows = {(m.channel, m.message_id): m.pk for m in InboundMessage.objects.all()}
+    assert len(rows) == 3
+    assert answers[0] == [
+        f"250 2.0.0 stored as inbound message {rows[(SUPPORT, '<new@x>')]}",
+        f"250 2.0.0 stored as inbound message {rows[(SALES, '<new@x>')]}",
+    ]
+    assert answers[1] == [
+        f"250 2.0.0 already stored as inbound message {rows[(SUPPORT, '<new@x>')]}"
+    ]
+    assert answers[2] == [
+        f"250 2.0.0 already stored as inbound message {rows[(SUPPORT, '<old@x>')]}"
+    ]
+    assert answers[3][0].startswith("552 ")
+
+    def failing_second(raw: bytes, **kwargs: Any) -> InboundMessage:
+        if b"<b@x>" in raw:
+            raise OSError("disk full")
+        return insert_inbound(raw, **kwargs)
+
+    one_failed = deliver_group(
+        [
+            Delivery(make_message(message_id="<a@x>"), "a@acme.test", [SUPPORT], "p"),
+            Delivery(make_message(message_id="<b@x>"), "a@acme.test", [SUPPORT], "p"),
+        ],
+        source="lmtp",
+        insert=failing_second,
+    )
+    assert [lines[0][:3] for lines in one_failed] == ["250", "451"]
+    assert InboundMessage.objects.filter(message_id="<b@x>").count() == 0
+
+    def failing_commit() -> None:
+        raise OperationalError("disk I/O error")
+
+    connection.commit = failing_commit  # type: ignore[method-assign]
+    try:
+        all_failed = deliver_group(
+            [
+                Delivery(make_message(message_id="<c@x>"), "a@acme.test", [SUPPORT], "p"),
+                Delivery(make_message(message_id="<d@x>"), "a@acme.test", [SUPPORT], "p"),
+            ],
+            source="lmtp",
+        )
+    finally:
+        del connection.commit
+    assert [lines[0][:3] for lines in all_failed] == ["451", "451"]
+    assert InboundMessage.objects.count() == 4  # old, new twice, a
 
 
 def test_plain_smtp_answers_once_for_all_recipients(monkeypatch):

@@ -14,13 +14,14 @@ from django.core.mail.backends.base import BaseEmailBackend
 from supportdesk.accounts.models import User
 from supportdesk.core.testing import run_concurrently
 from supportdesk.mail import services
+from supportdesk.mail.inbound import store_inbound
 from supportdesk.mail.models import InboundMessage, OutboundMail
 from supportdesk.mail.outbound import outbound_redrive, outbound_send, reply_to_address
 from supportdesk.mail.parsing import REPLY_SEPARATOR, verify_reply_token
 from supportdesk.mail.parsing.tokens import token_from_address
 from supportdesk.mail.processing import process_inbound
 from supportdesk.mail.services import inbound_redrive
-from supportdesk.mail.tests.conftest import build_mail, store
+from supportdesk.mail.tests.conftest import SUPPORT, build_mail, store
 from supportdesk.tickets.models import Message, Ticket
 from supportdesk.tickets.services import ticket_reply_add
 
@@ -212,6 +213,77 @@ def test_the_repair_sweep_redrives_old_received_mail(contact: User) -> None:
     assert inbound_redrive() == 1  # the immediate task backend processes it right away
     inbound.refresh_from_db()
     assert inbound.state == InboundMessage.State.PROCESSED
+
+
+@pytest.mark.django_db
+def test_the_repair_sweep_leaves_queued_tasks_to_the_queue_and_redrives_orphans(
+    settings: Any, contact: User, agent: User
+) -> None:
+    """With the database task queue: behind a backlog a message is RECEIVED (or its
+    acknowledgement QUEUED) for minutes while its task waits; the sweep does not add a second
+    task then. A task left RUNNING by a killed worker never runs again: that one is redriven."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    processing = DBTaskResult.objects.filter(
+        task_path="supportdesk.mail.tasks.process_inbound_task"
+    )
+    inbound, _ = store_inbound(  # as the listener stores: with its processing task
+        build_mail(),
+        source=InboundMessage.Source.LMTP,
+        channel=SUPPORT,
+        envelope_from="alice@acme.test",
+        envelope_to=[SUPPORT],
+    )
+    InboundMessage.objects.filter(pk=inbound.pk).update(
+        received_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    assert inbound_redrive() == 0  # its processing task is waiting in the queue
+    assert processing.count() == 1
+    processing.update(status=TaskResultStatus.RUNNING)  # claimed by a worker that was killed
+    assert inbound_redrive() == 1
+    assert processing.filter(status=TaskResultStatus.READY).count() == 1
+
+    process_inbound(inbound.pk)
+    ack = OutboundMail.objects.get()
+    # The acknowledgement has no task (the processing task sends it after its commit, which
+    # did not happen here: as if that worker died); an agent's reply has its send task queued.
+    assert ack.ticket is not None
+    ticket_reply_add(actor=agent, ticket=ack.ticket, body="Looking into it.")
+    reply = OutboundMail.objects.exclude(pk=ack.pk).get()
+    sending = DBTaskResult.objects.filter(task_path="supportdesk.mail.tasks.outbound_send_task")
+    assert [r.args_kwargs["args"] for r in sending.all()] == [[reply.pk]]
+    later = timezone.now() + dt.timedelta(minutes=5)
+    assert outbound_redrive(now=later) == 1  # the acknowledgement; the reply's task is queued
+    assert sorted(r.args_kwargs["args"][0] for r in sending.all()) == sorted([ack.pk, reply.pk])
+    sending.filter(args_kwargs__args__0=reply.pk).update(status=TaskResultStatus.RUNNING)
+    assert outbound_redrive(now=later) == 1  # the reply, whose worker was killed
+    assert sending.filter(status=TaskResultStatus.READY).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_processing_task_sends_the_acknowledgement_after_its_commit(
+    settings: Any, contact: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    inbound = store(build_mail())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        process_inbound(inbound.pk)
+    ack = OutboundMail.objects.get()
+    assert ack.state == OutboundMail.State.QUEUED  # stored first, in the processing transaction
+    assert not DBTaskResult.objects.exists()  # no second task
+    assert django_mail.outbox == []
+    for callback in callbacks:  # the commit
+        callback()
+    ack.refresh_from_db()
+    assert ack.state == OutboundMail.State.SENT
+    assert [m.extra_headers["Message-ID"] for m in django_mail.outbox] == [ack.message_id]
 
 
 @pytest.mark.django_db(transaction=True)

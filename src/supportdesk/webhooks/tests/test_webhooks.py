@@ -99,6 +99,25 @@ def test_ticket_events_reach_the_right_subscriptions_signed(
     assert payload["data"]["ticket"]["number"] == ticket.number
 
 
+def test_a_payload_is_built_only_for_an_event_a_subscription_wants(org):
+    built: list[str] = []
+
+    def payload() -> dict[str, Any]:
+        built.append("built")
+        return {"n": 1}
+
+    assert services.webhook_event_emit(event_type="ticket.created", data=payload) == []
+    subscribe("https://hooks.example.test/a", org=org, events=["ticket.updated"])
+    assert services.webhook_event_emit(event_type="ticket.created", data=payload) == []
+    assert built == []  # nobody wants it: not built
+    subscribe("https://hooks.example.test/b", events=["ticket.created"])
+    (delivery,) = services.webhook_event_emit(
+        event_type="ticket.created", data=payload, organization=org
+    )
+    assert built == ["built"]
+    assert delivery.payload["data"] == {"n": 1}
+
+
 def test_signature_checks_reject_tampering_and_old_timestamps():
     body = b'{"a":1}'
     now = timezone.now()
