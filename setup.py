@@ -3,7 +3,8 @@
 ``supportdesk.sla._kernel`` is the single-ticket hot path of ``BusinessClock.due`` (see
 src/supportdesk/sla/_kernel.c). It needs a C compiler and Python's headers when installing from
 source; ``scripts/setup.sh`` installs them on Debian if they are missing. The engine gives the same
-answers without it, in pure Python, only slower (``supportdesk.sla.KERNEL`` says which is in use).
+answers without it, in pure Python, only slower (``supportdesk.sla.clock.KERNEL`` says which one
+is in use).
 """
 
 from setuptools import Extension, setup

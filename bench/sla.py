@@ -18,7 +18,7 @@ a 24 business-hour target. Deadlines are computed
 * by the engine in batch: ``BusinessClock.due_batch(int64 epoch seconds, 86400)``. Converting
   datetimes to epoch seconds is not included there; its cost is printed separately.
 
-The three must agree. They do, but for one convention where pandas differs: a budget that runs out
+They must all agree. They do, but for one convention where pandas differs: a budget that runs out
 exactly at closing time is due at closing (17:00) for the engine (SPEC §3) and at the next opening
 (09:00 of the next business day) for pandas. Every such difference is checked to be exactly that.
 
