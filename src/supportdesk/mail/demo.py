@@ -1,8 +1,8 @@
-"""Demo mail: a few messages delivered the way the listener delivers them (``store_inbound``) and
-processed by the real pipeline, so that `make run` shows the e-mail channel at work: a ticket
-that arrived by mail with its signature and quoted history stripped, a reply threaded by
-In-Reply-To to our acknowledgement, an out-of-office answer that got no auto-reply, a bounce that
-put an address on the suppression list, and one message in quarantine.
+"""Demo mail: a few messages stored as delivered mail is (``store_inbound``) and processed by the
+real pipeline, so that `make run` shows the e-mail channel at work: a ticket that arrived by mail
+with its signature and quoted history stripped, a reply threaded by In-Reply-To to our
+acknowledgement, an out-of-office answer that got no auto-reply, a bounce that put an address on
+the suppression list, and one message in quarantine.
 
 Runs after the rest of the demo data is committed (each delivery is its own durable transaction,
 as in production). Processing runs here, in the demo command, rather than waiting for a worker;
@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from django.conf import settings
+from django.utils import timezone
 
 from supportdesk.mail.inbound import store_inbound
 from supportdesk.mail.models import InboundMessage, OutboundMail
@@ -37,14 +38,13 @@ def _deliver(message: EmailMessage | bytes, *, envelope_from: str) -> InboundMes
 
 
 def _mail(sender: str, subject: str, body: str, **headers: str) -> EmailMessage:
-    from django.utils import timezone
-
     message = EmailMessage()
     message["From"] = sender
     message["To"] = SUPPORT
     message["Subject"] = subject
     message["Date"] = format_datetime(timezone.now())
-    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].rstrip(">"))
+    domain = sender.rsplit("@", 1)[-1].rstrip(">") if "@" in sender else "demo.test"
+    message["Message-ID"] = make_msgid(domain=domain)
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body)
@@ -126,8 +126,6 @@ def create_demo_mail() -> dict[str, int]:
 def _bounce(returned_message_id: str, address: str) -> bytes:
     """A delivery status notification (RFC 3464) for our mail to ``address``, as Postfix
     writes one."""
-    from django.utils import timezone
-
     boundary = "demo-bounce-boundary"
     return "\r\n".join(
         [
