@@ -87,9 +87,8 @@ def median_seconds(run: object, repeat: int) -> float:
 def time_ten_year_table(calendar: BusinessCalendar) -> tuple[int, float, float]:
     """(intervals, cold ms, warm ms) of building the calendar's table for 2026-2035.
 
-    Timed first, while the process holds few objects, as when a calendar is first used: later in
-    the run the 100,000 datetimes and pandas Timestamps alive make any collection the garbage
-    collector happens to start during the build cost several milliseconds on its own."""
+    Timed first, before the 100,000 starts and pandas Timestamps are allocated, as in a process
+    where a calendar is first used; the median of 5 cold builds."""
     periods = ((None, None, calendar),)
     cold = []
     for _ in range(5):
