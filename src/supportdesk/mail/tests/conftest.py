@@ -40,6 +40,33 @@ def build_mail(
     return msg.as_bytes()
 
 
+def build_dsn(*, original_message_id: str, recipient: str, status: str = "5.1.1") -> bytes:
+    """A delivery status notification (RFC 3464) returning our mail `original_message_id` to
+    `recipient`, as Postfix writes one."""
+    diagnostic = f"smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown"
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>\r\n"
+        f"To: {SUPPORT}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.acme.test>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
+        "This is the mail system. Your message could not be delivered.\r\n"
+        "\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.acme.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\n"
+        "Action: failed\r\n"
+        f"Status: {status}\r\n"
+        f"Diagnostic-Code: {diagnostic}\r\n"
+        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: {SUPPORT}\r\nTo: {recipient}\r\nSubject: Re: [#1000] x\r\n"
+        f"Message-ID: {original_message_id}\r\n"
+        "\r\n--B--\r\n"
+    ).encode()
+
+
 def store(
     raw: bytes,
     *,

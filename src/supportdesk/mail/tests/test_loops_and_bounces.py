@@ -11,36 +11,11 @@ from supportdesk.accounts.models import User
 from supportdesk.mail.models import InboundMessage, OutboundMail, SuppressedAddress
 from supportdesk.mail.outbound import reply_to_address
 from supportdesk.mail.suppression import address_suppression_lift
-from supportdesk.mail.tests.conftest import SUPPORT, build_mail
+from supportdesk.mail.tests.conftest import SUPPORT, build_dsn, build_mail
 from supportdesk.tickets.models import Message, Status
 from supportdesk.tickets.services import ticket_reply_add
 
 pytestmark = pytest.mark.django_db
-
-
-def _dsn(*, original_message_id: str, recipient: str, status: str = "5.1.1") -> bytes:
-    diagnostic = f"smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown"
-    return (
-        "From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>\r\n"
-        f"To: {SUPPORT}\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        "Message-ID: <bounce-1@mx.acme.test>\r\n"
-        "Auto-Submitted: auto-replied\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
-        "\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
-        "This is the mail system. Your message could not be delivered.\r\n"
-        "\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.acme.test\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\n"
-        "Action: failed\r\n"
-        f"Status: {status}\r\n"
-        f"Diagnostic-Code: {diagnostic}\r\n"
-        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: {SUPPORT}\r\nTo: {recipient}\r\nSubject: Re: [#1000] x\r\n"
-        f"Message-ID: {original_message_id}\r\n"
-        "\r\n--B--\r\n"
-    ).encode()
 
 
 def test_autoresponder_gets_no_reply_and_is_attached(
@@ -130,7 +105,7 @@ def test_bounce_lands_on_its_ticket_and_suppresses_the_address(
     django_mail.outbox.clear()
 
     bounce = deliver(
-        _dsn(original_message_id=ours.message_id, recipient="alice@acme.test"),
+        build_dsn(original_message_id=ours.message_id, recipient="alice@acme.test"),
         envelope_from="",
     )
     assert bounce.kind == "bounce"
@@ -180,7 +155,7 @@ def test_our_mail_returns_bounces_to_its_ticket_token_address(
     assert sent.message()["From"] == SUPPORT
     assert sent.reply_to == [token_address]
 
-    raw = _dsn(original_message_id="<not-quoted@mx.acme.test>", recipient="alice@acme.test")
+    raw = build_dsn(original_message_id="<not-quoted@mx.acme.test>", recipient="alice@acme.test")
     bounce = deliver(raw, envelope_from="", envelope_to=[token_address])
     assert bounce.kind == "bounce"
     assert bounce.ticket == ticket
@@ -193,7 +168,9 @@ def test_a_delay_warning_is_attached_but_suppresses_nothing(
 ) -> None:
     ticket = deliver(build_mail()).ticket
     ours = OutboundMail.objects.get(ticket=ticket)
-    raw = _dsn(original_message_id=ours.message_id, recipient="alice@acme.test", status="4.4.1")
+    raw = build_dsn(
+        original_message_id=ours.message_id, recipient="alice@acme.test", status="4.4.1"
+    )
     raw = raw.replace(b"Action: failed", b"Action: delayed").replace(b"550 5.1.1", b"451 4.4.1")
     bounce = deliver(raw, envelope_from="")
     assert bounce.kind == "bounce"
@@ -203,7 +180,7 @@ def test_a_delay_warning_is_attached_but_suppresses_nothing(
 
 def test_unmatched_bounce_still_suppresses_and_is_kept(deliver: Any, contact: User) -> None:
     bounce = deliver(
-        _dsn(original_message_id="<unknown@elsewhere.test>", recipient="ghost@acme.test"),
+        build_dsn(original_message_id="<unknown@elsewhere.test>", recipient="ghost@acme.test"),
         envelope_from="",
     )
     assert bounce.state == InboundMessage.State.PROCESSED

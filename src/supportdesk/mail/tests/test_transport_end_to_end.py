@@ -15,6 +15,7 @@ from supportdesk.accounts.models import User
 from supportdesk.mail.listener import Listener, listener_in_thread
 from supportdesk.mail.models import InboundMessage, OutboundMail, SuppressedAddress
 from supportdesk.mail.outbound import reply_to_address
+from supportdesk.mail.tests.conftest import build_dsn
 from supportdesk.mail.tests.transport_helpers import lmtp_client, lmtp_deliver, make_message
 from supportdesk.tickets.models import Status, Ticket
 from supportdesk.tickets.services import ticket_reply_add
@@ -122,25 +123,7 @@ def test_mail_through_the_listener_opens_threads_and_ignores_what_it_must(
     assert len(django_mail.outbox) == sent_before  # no answer to an autoresponder
 
     # A bounce of our reply (null sender) lands on its ticket and stops mail to the address.
-    dsn = (
-        "From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>\r\n"
-        f"To: {SUPPORT}\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        "Message-ID: <bounce-1@mx.acme.test>\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
-        "\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
-        "This is the mail system. Your message could not be delivered.\r\n"
-        "\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.acme.test\r\n\r\n"
-        "Final-Recipient: rfc822; alice@acme.test\r\n"
-        "Action: failed\r\n"
-        "Status: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 <alice@acme.test>: User unknown\r\n"
-        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: {SUPPORT}\r\nTo: alice@acme.test\r\nMessage-ID: {ours.message_id}\r\n"
-        "\r\n--B--\r\n"
-    ).encode()
+    dsn = build_dsn(original_message_id=ours.message_id, recipient="alice@acme.test")
     bounce = send(listener, dsn, mail_from="<>")
     assert bounce.envelope_from == ""
     assert bounce.kind == "bounce"
