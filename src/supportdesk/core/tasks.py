@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +38,16 @@ def queued_task_arguments(task: Any) -> set[Any] | None:
         status=TaskResultStatus.READY, task_path=task.module_path
     ).values_list("args_kwargs", flat=True)
     return {row["args"][0] for row in rows if row.get("args")}
+
+
+def enqueue_unless_queued(task: Any, ids: Iterable[Any], *, limit: int) -> int:
+    """A repair sweep's enqueue: `task` for each of `ids` (in order, at most `limit`) that has no
+    run of `task` waiting in the database queue already. Returns how many it enqueued."""
+    queued = queued_task_arguments(task) or set()
+    due = list(islice((i for i in ids if i not in queued), limit))
+    for i in due:
+        task.enqueue(i)
+    return len(due)
 
 
 def enqueue_with_transaction(

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from supportdesk.accounts.models import User, normalize_email
-from supportdesk.core.tasks import enqueue_with_transaction, queued_task_arguments
+from supportdesk.core.tasks import enqueue_unless_queued, enqueue_with_transaction
 from supportdesk.mail import conf
 from supportdesk.mail.models import InboundMessage, OutboundMail
 from supportdesk.mail.parsing import (
@@ -424,16 +424,9 @@ def outbound_redrive(*, now: dt.datetime | None = None, limit: int = 500) -> int
     OutboundMail.objects.filter(state=OutboundMail.State.SENDING, claimed_until__lt=now).update(
         state=OutboundMail.State.QUEUED, claimed_until=None
     )
-    queued = queued_task_arguments(outbound_send_task) or set()
-    due = [
-        pk
-        for pk in OutboundMail.objects.filter(
-            state=OutboundMail.State.QUEUED, next_attempt_at__lte=now
-        )
+    waiting = (
+        OutboundMail.objects.filter(state=OutboundMail.State.QUEUED, next_attempt_at__lte=now)
         .values_list("pk", flat=True)
         .iterator()
-        if pk not in queued
-    ][:limit]
-    for pk in due:
-        outbound_send_task.enqueue(pk)
-    return len(due)
+    )
+    return enqueue_unless_queued(outbound_send_task, waiting, limit=limit)

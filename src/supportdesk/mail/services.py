@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from supportdesk.accounts.models import User
-from supportdesk.core.tasks import queued_task_arguments
+from supportdesk.core.tasks import enqueue_unless_queued
 from supportdesk.mail.models import InboundMessage
 
 REDRIVE_AFTER = dt.timedelta(minutes=1)
@@ -59,17 +59,12 @@ def inbound_redrive(*, now: dt.datetime | None = None, limit: int = 1000) -> int
     from supportdesk.mail.tasks import process_inbound_task
 
     now = now or timezone.now()
-    queued = queued_task_arguments(process_inbound_task) or set()
-    due = [
-        pk
-        for pk in InboundMessage.objects.filter(
+    received = (
+        InboundMessage.objects.filter(
             state=InboundMessage.State.RECEIVED, received_at__lte=now - REDRIVE_AFTER
         )
         .order_by("received_at")
         .values_list("pk", flat=True)
         .iterator()
-        if pk not in queued
-    ][:limit]
-    for pk in due:
-        process_inbound_task.enqueue(pk)
-    return len(due)
+    )
+    return enqueue_unless_queued(process_inbound_task, received, limit=limit)
