@@ -139,6 +139,9 @@ def _database(url: str) -> dict[str, object]:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the web processes read while the worker writes; IMMEDIATE transactions take the
         # write lock up front so concurrent writers queue (busy timeout) instead of failing.
+        # Writers from several processes queue fairly, the web and the mail listener first
+        # (supportdesk/core/backends/sqlite3/base.py).
+        config["ENGINE"] = "supportdesk.core.backends.sqlite3"
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
