@@ -224,13 +224,38 @@ class MailHandler:
         self._waiting: list[tuple[Delivery, asyncio.Future[list[str]]]] = []
         self._committing: asyncio.Task[None] | None = None
 
-    def _in_thread(self, deliveries: list[Delivery]) -> list[list[str]]:
-        """deliver_group(), noting this thread's database connection so that stop() can close
-        it."""
+    def _in_thread(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> tuple[list[tuple[Delivery, asyncio.Future[list[str]]]], list[list[str]]]:
+        """Take the next group and store it (deliver_group()); the group and its answers. Notes
+        this thread's database connection so that stop() can close it.
+
+        On SQLite the group is taken once this thread's turn at the write lock has come
+        (core/backends/sqlite3): whatever arrived while it waited goes into the group."""
         connection = connections[DEFAULT_DB_ALIAS]
         with self.stats.lock:
             self.stats.connections.add(connection)
-        return deliver_group(deliveries, source=self.source, insert=self.insert)
+        writers = None
+        if connection.vendor == "sqlite":
+            _prepare_connections()
+            connection.ensure_connection()
+            writers = getattr(connection, "writers", None)
+        try:
+            if writers is not None:
+                writers.acquire()
+            group = asyncio.run_coroutine_threadsafe(self._take_group(), loop).result()
+            if not group:
+                return group, []
+            deliveries = [delivery for delivery, _ in group]
+            return group, deliver_group(deliveries, source=self.source, insert=self.insert)
+        finally:
+            if writers is not None:
+                writers.release()  # (the commit released it; not when nothing was stored)
+
+    async def _take_group(self) -> list[tuple[Delivery, asyncio.Future[list[str]]]]:
+        group = self._waiting[:GROUP_LIMIT]
+        del self._waiting[:GROUP_LIMIT]
+        return group
 
     async def _store(self, delivery: Delivery) -> list[str]:
         """Store `delivery` with whatever else arrives meanwhile; its reply lines after the
@@ -246,14 +271,15 @@ class MailHandler:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                group = self._waiting[:GROUP_LIMIT]
-                del self._waiting[:GROUP_LIMIT]
-                deliveries = [delivery for delivery, _ in group]
                 try:
-                    answers = await loop.run_in_executor(self.executor, self._in_thread, deliveries)
+                    group, answers = await loop.run_in_executor(
+                        self.executor, self._in_thread, loop
+                    )
                 except Exception:  # the executor is shutting down, or storing itself failed
+                    group = self._waiting[:GROUP_LIMIT]
+                    del self._waiting[:GROUP_LIMIT]
                     logger.exception("delivery of a group of %d messages failed", len(group))
-                    answers = [[TEMPORARY_FAILURE] * len(d.recipients) for d in deliveries]
+                    answers = [[TEMPORARY_FAILURE] * len(d.recipients) for d, _ in group]
                 for (_, future), lines in zip(group, answers, strict=True):
                     if not future.done():  # the client may have gone
                         future.set_result(lines)
