@@ -80,11 +80,22 @@ def process_inbound(inbound_id: int) -> InboundMessage:
     state. Never raises for a bad message; database outages propagate (the message stays
     RECEIVED and is re-driven)."""
     try:
+        # Parsing and classifying need no lock: done before the transaction, which on SQLite
+        # holds the database's one write lock from its start.
+        stored = (
+            InboundMessage.objects.filter(pk=inbound_id, state=InboundMessage.State.RECEIVED)
+            .values_list("raw", "envelope_from", "channel")
+            .first()
+        )
+        reading = _read(*stored) if stored is not None else None
         with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update().get(pk=inbound_id)
+            inbound = InboundMessage.objects.select_for_update().defer("raw").get(pk=inbound_id)
             if inbound.state != InboundMessage.State.RECEIVED:
                 return inbound
-            _process(inbound)
+            if reading is None:  # stored again, or retried, since the read above
+                inbound.refresh_from_db(fields=["raw"])
+                reading = _read(inbound.raw, inbound.envelope_from, inbound.channel)
+            _process(inbound, reading)
             return inbound
     except (OperationalError, InterfaceError, InboundMessage.DoesNotExist):
         raise
@@ -114,7 +125,7 @@ def _quarantine(inbound_id: int, exc: Exception) -> InboundMessage:
         try:  # what the quarantine list shows; the parser never raises, but stay safe here
             parsed = parse_message(bytes(inbound.raw))
             inbound.subject = parsed.subject[:998]
-            inbound.from_address = _sender_address(inbound, parsed)[:254]
+            inbound.from_address = _sender_address(inbound.envelope_from, parsed)[:254]
         except Exception:
             log.exception("Inbound message %s: headers unreadable", inbound_id)
         inbound.save(
@@ -152,12 +163,24 @@ _PROCESSED_FIELDS = [
 ]
 
 
-def _process(inbound: InboundMessage) -> None:
-    now = timezone.now()
+@dataclasses.dataclass
+class _Reading:
+    """What a stored message says, worked out from its bytes alone (no database)."""
+
+    parsed: ParsedMail
+    sender: str
+    own: list[str]
+    bounce: BounceReport | None
+    automatic: Automatic | None
+    kind: str
+    content: _Content
+
+
+def _read(raw: bytes | memoryview, envelope_from: str, channel: str) -> _Reading:
     cid_ids: dict[str, uuid.UUID] = {}
-    parsed = parse_message(bytes(inbound.raw), cid_url=_cid_url(cid_ids))
-    sender = _sender_address(inbound, parsed)
-    own = conf.own_addresses(inbound.channel)
+    parsed = parse_message(bytes(raw), cid_url=_cid_url(cid_ids))
+    sender = _sender_address(envelope_from, parsed)
+    own = conf.own_addresses(channel)
     bounce = detect_bounce(parsed)
     automatic = automatic_reason(parsed, own_addresses=own, loop_header=conf.loop_header())
     if bounce is not None:
@@ -166,7 +189,21 @@ def _process(inbound: InboundMessage) -> None:
         kind = _KIND_BY_REASON.get(automatic.reason, AUTO_REPLY)
     else:
         kind = HUMAN
+    return _Reading(
+        parsed=parsed,
+        sender=sender,
+        own=own,
+        bounce=bounce,
+        automatic=automatic,
+        kind=kind,
+        content=_content(parsed, cid_ids),
+    )
 
+
+def _process(inbound: InboundMessage, reading: _Reading) -> None:
+    now = timezone.now()
+    parsed, sender, own, kind = reading.parsed, reading.sender, reading.own, reading.kind
+    bounce, automatic, content = reading.bounce, reading.automatic, reading.content
     inbound.kind = kind
     inbound.subject = parsed.subject[:998]
     inbound.from_address = sender[:254]
@@ -174,7 +211,6 @@ def _process(inbound: InboundMessage) -> None:
         inbound.message_id = parsed.message_id[:998]
     inbound.attempts += 1
     inbound.error = ""
-    content = _content(parsed, cid_ids)
 
     if bounce is not None:
         _process_bounce(inbound, parsed, bounce, content)
@@ -200,10 +236,10 @@ def _cid_url(cid_ids: dict[str, uuid.UUID]) -> Callable[[str], str]:
     return url
 
 
-def _sender_address(inbound: InboundMessage, parsed: ParsedMail) -> str:
+def _sender_address(envelope_from: str, parsed: ParsedMail) -> str:
     if parsed.from_address is not None and "@" in parsed.from_address.address:
         return normalize_email(parsed.from_address.address)
-    return normalize_email(inbound.envelope_from or "")
+    return normalize_email(envelope_from or "")
 
 
 def _content(parsed: ParsedMail, cid_ids: dict[str, uuid.UUID]) -> _Content:
