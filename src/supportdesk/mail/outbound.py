@@ -129,8 +129,9 @@ def mail_queue(
     ticket). `thread`: the ticket's Message-IDs when the caller knows them (else looked up).
 
     The mail is sent by `outbound_send_task`, or with `send_here` (a caller that is itself a
-    task) by this process right after the commit, without a second task; if that process dies
-    first, the row stays queued and the repair sweep sends it."""
+    task) by this process right after the commit, without a second task: the row is stored
+    claimed (SENDING) for CLAIM_SECONDS; if that process dies first, the claim runs out and the
+    repair sweep sends it."""
     now = now or timezone.now()
     if thread is None:
         thread = thread_message_ids(ticket)
@@ -147,6 +148,11 @@ def mail_queue(
     }
     body_text = render_to_string(f"mail/email/{template}.txt", ctx).strip() + "\n"
     body_html = render_to_string(f"mail/email/{template}.html", ctx)
+    sending_here = send_here and not suppress_reason
+    if suppress_reason:
+        state = OutboundMail.State.SUPPRESSED
+    else:
+        state = OutboundMail.State.SENDING if send_here else OutboundMail.State.QUEUED
     mail = OutboundMail.objects.create(
         message_id=make_message_id(conf.mail_domain()),
         ticket=ticket,
@@ -160,26 +166,25 @@ def mail_queue(
         references=" ".join(references),
         body_text=body_text,
         body_html=body_html,
-        state=OutboundMail.State.SUPPRESSED if suppress_reason else OutboundMail.State.QUEUED,
+        state=state,
         last_error=suppress_reason,
         created_at=now,
         next_attempt_at=now,
+        # Sent here: claimed by this process from the start (no claim, no re-read after the
+        # commit). If the process dies first, the claim runs out and the repair sweep sends it.
+        claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS) if sending_here else None,
+        attempts=1 if sending_here else 0,
     )
     if suppress_reason:
         return mail
-    if send_here:
-        pk = mail.pk
-        transaction.on_commit(lambda: _send_after_commit(pk), robust=True)
+    if sending_here:
+        transaction.on_commit(lambda: _deliver(mail, now=timezone.now()), robust=True)
     else:
         from supportdesk.mail.tasks import outbound_send_task
 
         # With the database task queue: in this transaction (no second commit).
         enqueue_with_transaction(outbound_send_task.enqueue, mail.pk)
     return mail
-
-
-def _send_after_commit(outbound_id: int) -> None:
-    outbound_send(outbound_id)
 
 
 def acknowledgement_queue(
@@ -349,7 +354,11 @@ def outbound_send(outbound_id: int, *, now: dt.datetime | None = None) -> bool:
     )
     if not claimed:
         return False
-    mail = OutboundMail.objects.select_related("ticket").get(pk=outbound_id)
+    return _deliver(OutboundMail.objects.select_related("ticket").get(pk=outbound_id), now=now)
+
+
+def _deliver(mail: OutboundMail, *, now: dt.datetime) -> bool:
+    """Send a mail this process has claimed, and record the outcome."""
     blocked = suppressed_addresses([*mail.to, *mail.cc])
     to = [a for a in mail.to if normalize_email(a) not in blocked]
     cc = [a for a in mail.cc if normalize_email(a) not in blocked]
@@ -363,7 +372,7 @@ def outbound_send(outbound_id: int, *, now: dt.datetime | None = None) -> bool:
     try:
         message.send(fail_silently=False)
     except Exception as exc:  # any transport error: retry later, keep the reason
-        log.warning("Sending mail %s failed: %s", outbound_id, exc)
+        log.warning("Sending mail %s failed: %s", mail.pk, exc)
         if mail.attempts > len(EMAIL_RETRY_DELAYS):
             mail.state = OutboundMail.State.FAILED
         else:

@@ -250,14 +250,16 @@ def test_the_repair_sweep_leaves_queued_tasks_to_the_queue_and_redrives_orphans(
 
     process_inbound(inbound.pk)
     ack = OutboundMail.objects.get()
-    # The acknowledgement has no task (the processing task sends it after its commit, which
-    # did not happen here: as if that worker died); an agent's reply has its send task queued.
+    # The acknowledgement has no task: the processing task claimed it to send after its commit,
+    # which did not happen here (as if that worker died). An agent's reply has its send task.
     assert ack.ticket is not None
+    assert ack.state == OutboundMail.State.SENDING
     ticket_reply_add(actor=agent, ticket=ack.ticket, body="Looking into it.")
     reply = OutboundMail.objects.exclude(pk=ack.pk).get()
     sending = DBTaskResult.objects.filter(task_path="supportdesk.mail.tasks.outbound_send_task")
     assert [r.args_kwargs["args"] for r in sending.all()] == [[reply.pk]]
-    later = timezone.now() + dt.timedelta(minutes=5)
+    assert outbound_redrive() == 0  # the acknowledgement's claim has not run out yet
+    later = timezone.now() + dt.timedelta(minutes=6)  # past the claim (5 minutes)
     assert outbound_redrive(now=later) == 1  # the acknowledgement; the reply's task is queued
     assert sorted(r.args_kwargs["args"][0] for r in sending.all()) == sorted([ack.pk, reply.pk])
     sending.filter(args_kwargs__args__0=reply.pk).update(status=TaskResultStatus.RUNNING)
@@ -276,7 +278,10 @@ def test_the_processing_task_sends_the_acknowledgement_after_its_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         process_inbound(inbound.pk)
     ack = OutboundMail.objects.get()
-    assert ack.state == OutboundMail.State.QUEUED  # stored first, in the processing transaction
+    # Stored first, in the processing transaction, claimed for this task to send after commit.
+    assert ack.state == OutboundMail.State.SENDING
+    assert ack.claimed_until is not None
+    assert ack.attempts == 1
     assert not DBTaskResult.objects.exists()  # no second task
     assert django_mail.outbox == []
     for callback in callbacks:  # the commit
