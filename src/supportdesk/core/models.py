@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 
 class Counter(models.Model):
@@ -14,13 +14,19 @@ class Counter(models.Model):
 
     @classmethod
     def next_value(cls, name: str, *, start: int = 1) -> int:
-        with transaction.atomic():
-            # The UPDATE takes the row's write lock first (on SQLite: the database's), so two
-            # writers can never read the same value.
-            updated = cls.objects.filter(name=name).update(value=models.F("value") + 1)
-            if not updated:
-                cls.objects.get_or_create(name=name, defaults={"value": start - 1})
-                cls.objects.filter(name=name).update(value=models.F("value") + 1)
+        # One statement that increments and reads (SQLite 3.35+ and PostgreSQL have RETURNING):
+        # the UPDATE takes the row's write lock (on SQLite: the database's), so two writers can
+        # never read the same value.
+        table = connection.ops.quote_name(cls._meta.db_table)
+        increment = f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(increment, [name])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        with transaction.atomic():  # the counter's first use
+            cls.objects.get_or_create(name=name, defaults={"value": start - 1})
+            cls.objects.filter(name=name).update(value=models.F("value") + 1)
             return int(cls.objects.values_list("value", flat=True).get(name=name))
 
 
