@@ -138,10 +138,12 @@ def _database(url: str) -> dict[str, object]:
     config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the web processes read while the worker writes; IMMEDIATE transactions take the
-        # write lock up front so concurrent writers queue (busy timeout) instead of failing.
-        # Writers from several processes queue fairly, the web and the mail listener first
-        # (supportdesk/core/backends/sqlite3/base.py).
-        config["ENGINE"] = "supportdesk.core.backends.sqlite3"
+        # write lock up front so concurrent writers queue instead of failing. On a database file,
+        # writers from several processes queue fairly, the web and the mail listener first
+        # (supportdesk/core/backends/sqlite3/base.py); an in-memory one (the tests') has one
+        # process and keeps Django's engine, which the test tools recognise.
+        if config["NAME"] not in ("", ":memory:"):
+            config["ENGINE"] = "supportdesk.core.backends.sqlite3"
         config["OPTIONS"] = {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
