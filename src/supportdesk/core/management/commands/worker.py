@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
+from supportdesk.core.backends.sqlite3.base import set_background
 from supportdesk.core.scheduler import SchedulerThread
 
 
@@ -43,6 +44,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Background work: on SQLite, the write lock goes to the web and the mail listener first.
+        set_background()
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
         scheduler = None
         if not options["no_scheduler"]:
