@@ -11,6 +11,7 @@ from django.db import connections
 
 from supportdesk.core.backends.sqlite3.base import set_background
 from supportdesk.core.scheduler import SchedulerThread
+from supportdesk.core.worker import BatchClaimWorker
 
 
 def keep_sqlite_connections() -> None:
@@ -68,14 +69,29 @@ class Command(BaseCommand):
                 call_command("rqworker", *settings.RQ_QUEUES.keys(), with_scheduler=False)
             else:
                 keep_sqlite_connections()
-                call_command(
-                    "db_worker",
-                    queue_name=options["queues"],
-                    reload=False,
-                    worker_id=worker_id[:64],
-                )
+                self._database_worker(options, worker_id=worker_id[:64])
         finally:
             if scheduler is not None:
                 scheduler.stop()
             if probes is not None:
                 probes.stop()
+
+    def _database_worker(self, options: dict[str, Any], *, worker_id: str) -> None:
+        """django-tasks' database worker, claiming several tasks at a time (core/worker.py)."""
+        from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
+        from django_tasks_db.management.commands.db_worker import Command as DatabaseWorker
+
+        DatabaseWorker().configure_logging(options["verbosity"])
+        queues = options["queues"].split(",")
+        worker = BatchClaimWorker(
+            queue_names=queues,
+            interval=1.0,
+            batch=False,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=True,
+            max_tasks=None,
+            worker_id=worker_id,
+            excluded_queue_names=[],
+        )
+        worker.configure_signals()
+        worker.run()
