@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from supportdesk.core.backends.sqlite3.base import WriterQueue
 from supportdesk.mail.inbound import MessageTooLarge, check_size, insert_inbound, stored_inbound
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.recipients import recipient_channel
@@ -193,6 +194,16 @@ def _prepare_connections() -> None:
         conn.close_if_unusable_or_obsolete()
 
 
+def _writer_queue(connection: BaseDatabaseWrapper) -> WriterQueue | None:
+    """This thread's place in the queue of SQLite writers (core/backends/sqlite3), or None
+    (PostgreSQL; an in-memory SQLite database)."""
+    if connection.vendor != "sqlite":
+        return None
+    _prepare_connections()
+    connection.ensure_connection()
+    return getattr(connection, "writers", None)
+
+
 @dataclass
 class ListenerStats:
     sessions: int = 0
@@ -221,11 +232,14 @@ class MailHandler:
         self.stats = stats
         self.insert = insert
         # Deliveries waiting for the group being committed, and whether one is.
+        # (Taken by the storing thread: guarded by a lock, not by the event loop, which may be
+        # busy stopping while that thread waits for its turn at the database.)
         self._waiting: list[tuple[Delivery, asyncio.Future[list[str]]]] = []
+        self._waiting_lock = threading.Lock()
         self._committing: asyncio.Task[None] | None = None
 
     def _in_thread(
-        self, loop: asyncio.AbstractEventLoop
+        self,
     ) -> tuple[list[tuple[Delivery, asyncio.Future[list[str]]]], list[list[str]]]:
         """Take the next group and store it (deliver_group()); the group and its answers. Notes
         this thread's database connection so that stop() can close it.
@@ -235,33 +249,35 @@ class MailHandler:
         connection = connections[DEFAULT_DB_ALIAS]
         with self.stats.lock:
             self.stats.connections.add(connection)
-        writers = None
-        if connection.vendor == "sqlite":
-            _prepare_connections()
-            connection.ensure_connection()
-            writers = getattr(connection, "writers", None)
+        writers = _writer_queue(connection)
         try:
             if writers is not None:
                 writers.acquire()
-            group = asyncio.run_coroutine_threadsafe(self._take_group(), loop).result()
+            group = self._take_group()
             if not group:
                 return group, []
             deliveries = [delivery for delivery, _ in group]
-            return group, deliver_group(deliveries, source=self.source, insert=self.insert)
+            try:
+                return group, deliver_group(deliveries, source=self.source, insert=self.insert)
+            except Exception:  # (deliver_group answers its own failures; a bug, then)
+                logger.exception("delivery of a group of %d messages failed", len(group))
+                return group, [[TEMPORARY_FAILURE] * len(d.recipients) for d in deliveries]
         finally:
             if writers is not None:
                 writers.release()  # (the commit released it; not when nothing was stored)
 
-    async def _take_group(self) -> list[tuple[Delivery, asyncio.Future[list[str]]]]:
-        group = self._waiting[:GROUP_LIMIT]
-        del self._waiting[:GROUP_LIMIT]
-        return group
+    def _take_group(self) -> list[tuple[Delivery, asyncio.Future[list[str]]]]:
+        with self._waiting_lock:
+            group = self._waiting[:GROUP_LIMIT]
+            del self._waiting[:GROUP_LIMIT]
+            return group
 
     async def _store(self, delivery: Delivery) -> list[str]:
         """Store `delivery` with whatever else arrives meanwhile; its reply lines after the
         commit."""
         future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((delivery, future))
+        with self._waiting_lock:
+            self._waiting.append((delivery, future))
         if self._committing is None:
             self._committing = asyncio.create_task(self._commit_groups())
         return await future
@@ -272,12 +288,9 @@ class MailHandler:
         try:
             while self._waiting:
                 try:
-                    group, answers = await loop.run_in_executor(
-                        self.executor, self._in_thread, loop
-                    )
+                    group, answers = await loop.run_in_executor(self.executor, self._in_thread)
                 except Exception:  # the executor is shutting down, or storing itself failed
-                    group = self._waiting[:GROUP_LIMIT]
-                    del self._waiting[:GROUP_LIMIT]
+                    group = self._take_group()
                     logger.exception("delivery of a group of %d messages failed", len(group))
                     answers = [[TEMPORARY_FAILURE] * len(d.recipients) for d, _ in group]
                 for (_, future), lines in zip(group, answers, strict=True):
@@ -285,10 +298,11 @@ class MailHandler:
                         future.set_result(lines)
         finally:
             self._committing = None
-            for _, future in self._waiting:  # cancelled while waiting: never stored
+            with self._waiting_lock:
+                left, self._waiting[:] = list(self._waiting), []
+            for _, future in left:  # cancelled while waiting: never stored
                 if not future.done():
                     future.set_result(["451 4.3.0 Temporary failure; try again later"])
-            self._waiting.clear()
 
     async def handle_RCPT(
         self,

@@ -213,6 +213,54 @@ def test_deliveries_that_arrive_during_a_commit_are_committed_together(monkeypat
         assert f"inbound message {stored[f'<group-{n}@acme.test>']}" in answers[n][SUPPORT][1]
 
 
+def test_on_sqlite_a_group_is_taken_when_its_turn_at_the_write_lock_comes(monkeypatch):
+    """Deliveries that arrive while the storing thread waits for SQLite's write lock (a worker
+    writing) go into the same commit as the one that started the wait."""
+    from supportdesk.mail import listener as listener_module
+
+    turn = threading.Event()
+    waiting = threading.Event()
+
+    class Queue:  # another process holds the lock until `turn` is set
+        def acquire(self) -> None:
+            waiting.set()
+            turn.wait(10)
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(listener_module, "_writer_queue", lambda connection: Queue())
+    groups: list[int] = []
+    deliver_group = listener_module.deliver_group
+
+    def recording_group(deliveries: list[Any], **kwargs: Any) -> list[list[str]]:
+        groups.append(len(deliveries))
+        return deliver_group(deliveries, **kwargs)
+
+    monkeypatch.setattr(listener_module, "deliver_group", recording_group)
+    answers: dict[int, dict[str, tuple[int, str]]] = {}
+
+    def client(n: int) -> None:
+        with lmtp_client(running.port) as lmtp:
+            raw = make_message(message_id=f"<turn-{n}@acme.test>")
+            answers[n] = lmtp_deliver(lmtp, "a@acme.test", [SUPPORT], raw)
+
+    with listener_in_thread(threads=4) as running:
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+        threads[0].start()
+        assert waiting.wait(10)  # the first delivery's thread waits for the lock
+        for thread in threads[1:]:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(running.handler._waiting) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the other two have arrived and wait
+        turn.set()
+        for thread in threads:
+            thread.join(30)
+    assert [answers[n][SUPPORT][0] for n in range(3)] == [250] * 3
+    assert groups == [3]  # one commit for all three
+
+
 def test_a_group_stores_a_message_once_and_answers_each_delivery(settings):
     """In one group: a new message, the same message again (another client), one stored before,
     and one too large. A message that fails is rolled back alone; a transaction that fails
