@@ -92,7 +92,7 @@ def process_inbound(inbound_id: int) -> InboundMessage:
             inbound = InboundMessage.objects.select_for_update().defer("raw").get(pk=inbound_id)
             if inbound.state != InboundMessage.State.RECEIVED:
                 return inbound
-            if reading is None:  # stored again, or retried, since the read above
+            if reading is None:  # not RECEIVED at the read above: an agent retried it since
                 inbound.refresh_from_db(fields=["raw"])
                 reading = _read(inbound.raw, inbound.envelope_from, inbound.channel)
             _process(inbound, reading)
