@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,20 +80,23 @@ def process_inbound(inbound_id: int) -> InboundMessage:
     state. Never raises for a bad message; database outages propagate (the message stays
     RECEIVED and is re-driven)."""
     try:
-        # Parsing and classifying need no lock: done before the transaction, which on SQLite
-        # holds the database's one write lock from its start.
-        stored = (
-            InboundMessage.objects.filter(pk=inbound_id, state=InboundMessage.State.RECEIVED)
-            .values_list("raw", "envelope_from", "channel")
-            .first()
-        )
-        reading = _read(*stored) if stored is not None else None
+        # Parsing and classifying need no lock. On SQLite the transaction holds the database's
+        # one write lock from its start: they are done before it. (On PostgreSQL the row lock is
+        # all the transaction holds, and reading inside saves a query.)
+        reading = None
+        if connection.vendor == "sqlite":
+            stored = (
+                InboundMessage.objects.filter(pk=inbound_id, state=InboundMessage.State.RECEIVED)
+                .values_list("raw", "envelope_from", "channel")
+                .first()
+            )
+            reading = _read(*stored) if stored is not None else None
         with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update().defer("raw").get(pk=inbound_id)
+            rows = InboundMessage.objects.select_for_update()
+            inbound = (rows.defer("raw") if reading is not None else rows).get(pk=inbound_id)
             if inbound.state != InboundMessage.State.RECEIVED:
                 return inbound
-            if reading is None:  # not RECEIVED at the read above: an agent retried it since
-                inbound.refresh_from_db(fields=["raw"])
+            if reading is None:  # PostgreSQL; or not RECEIVED at the read above (retried since)
                 reading = _read(inbound.raw, inbound.envelope_from, inbound.channel)
             _process(inbound, reading)
             return inbound
