@@ -58,6 +58,26 @@ def test_demo_data_covers_every_plan_deployment_and_status():
         call_command("demo")
 
 
+def test_demo_on_a_database_not_set_up_says_what_to_run(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "supportdesk.settings.dev",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "SUPPORTDESK_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "supportdesk", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "run `supportdesk migrate` first" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def _assert_demo_mail() -> None:
     """The demo's mail went through the real pipeline: a mailed-in ticket, a reply threaded to our
     acknowledgement, an auto-reply that got no answer, a bounce that suppressed an address, and a

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from supportdesk.accounts.models import User
 from supportdesk.core.demo import create_demo_data
@@ -16,6 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError(
+                "The database is not set up yet (migrations not applied): run "
+                "`supportdesk migrate` first, or `supportdesk run`, which migrates and loads the "
+                "demo data itself."
+            )
         if User.objects.exists():
             raise CommandError(
                 "The database already has users; demo data goes only into an empty database."
