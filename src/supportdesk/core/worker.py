@@ -5,8 +5,9 @@ records its result in another: two write transactions per task besides the task'
 each is a turn at the database's one write lock, and behind a burst of mail (one processing task
 per message) they added up. This worker claims up to `CLAIM_BATCH` ready tasks in one
 transaction (one UPDATE), runs them one after the other (each task as before: its own
-transactions, its after-commit work), and records their results together in one more UPDATE (a
-failure is recorded at once, with its traceback in the log).
+transactions, its after-commit work), and records their results together: one UPDATE per
+distinct return value, usually one (a failure is recorded at once, with its traceback in the
+log). A task's `finished_at` is when its batch's results were recorded.
 
 Otherwise it is django-tasks' worker: the same queues, ordering (priority, run-after, enqueued),
 signals, logs and results. A stop (SIGTERM) finishes the task that is running, hands the claimed
@@ -23,7 +24,7 @@ import random
 import time
 from typing import Any
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import QuerySet
 from django.db.utils import OperationalError
 from django.utils import timezone
@@ -158,7 +159,6 @@ class BatchClaimWorker(Worker):
             db_task_result.return_value = return_value
             db_task_result.exception_class_path = ""
             db_task_result.traceback = ""
-            db_task_result.finished_at = timezone.now()
             return True
         finally:
             self._run_tasks += 1
@@ -171,12 +171,27 @@ class BatchClaimWorker(Worker):
             logger.exception("Task id=%s finished; its signal failed", db_task_result.pk)
 
     def _record(self, succeeded: list[_Row]) -> None:
-        """Save the results in one statement (one by one, with retries, if that fails); then the
-        task_finished signals."""
+        """Save the results: one UPDATE per distinct return value (usually one for the batch),
+        in one transaction, finished at the time of recording; one by one, with retries, if that
+        fails. Then the task_finished signals."""
         if not succeeded:
             return
+        now = timezone.now()
+        by_value: dict[str, list[_Row]] = {}
+        for db_task_result in succeeded:
+            db_task_result.finished_at = now
+            key = json.dumps(db_task_result.return_value, sort_keys=True)
+            by_value.setdefault(key, []).append(db_task_result)
         try:
-            DBTaskResult.objects.bulk_update(succeeded, _RESULT_FIELDS)  # one statement
+            with transaction.atomic(using=succeeded[0]._state.db):
+                for rows in by_value.values():
+                    DBTaskResult.objects.filter(pk__in=[r.pk for r in rows]).update(
+                        status=TaskResultStatus.SUCCESSFUL,
+                        return_value=rows[0].return_value,
+                        finished_at=now,
+                        exception_class_path="",
+                        traceback="",
+                    )
         except DatabaseError:
             logger.exception("Recording %d task results together failed", len(succeeded))
             for db_task_result in succeeded:

@@ -58,6 +58,12 @@ def double_task(n: int) -> int:
 
 
 @task()
+def describe_task(n: int) -> dict[str, Any] | None:
+    CALLS.append(n)
+    return None if n == 0 else {"n": n, "seen": ["twice", "once"][n % 2]}
+
+
+@task()
 def stop_the_worker_task(n: int) -> int:
     """What SIGTERM does to the worker while a task runs."""
     CALLS.append(n)
@@ -121,6 +127,26 @@ def test_the_worker_claims_several_tasks_at_a_time_and_records_every_result(
         else:
             assert result.status == TaskResultStatus.SUCCESSFUL
             assert result.return_value == 2 * n
+
+
+@pytest.mark.django_db(transaction=True)
+def test_results_of_every_json_shape_are_recorded(database_task_queue: None) -> None:
+    """Results are saved grouped by value (one UPDATE per distinct value): objects, None."""
+    from django_tasks_db.models import DBTaskResult
+
+    for n in (0, 1, 2, 3, 0):
+        describe_task.enqueue(n)
+    _worker(claim_batch=8).run()
+    recorded = sorted(
+        (r.args_kwargs["args"][0], r.return_value, r.status) for r in DBTaskResult.objects.all()
+    )
+    assert recorded == [
+        (0, None, "SUCCESSFUL"),
+        (0, None, "SUCCESSFUL"),
+        (1, {"n": 1, "seen": "once"}, "SUCCESSFUL"),
+        (2, {"n": 2, "seen": "twice"}, "SUCCESSFUL"),
+        (3, {"n": 3, "seen": "once"}, "SUCCESSFUL"),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
