@@ -379,6 +379,10 @@ def sender_user(address: str, name: str = "") -> User:
     except IntegrityError:  # created concurrently by another message from the same sender
         return User.objects.get(email=address)
     except ValidationError as exc:
+        # The same race, seen earlier: the uniqueness check ran after the other worker's commit.
+        concurrent = User.objects.filter(email=address).first()
+        if concurrent is not None:
+            return concurrent
         raise Unprocessable(
             f"The sender address {address!r} is not usable: {exc.messages}"
         ) from exc

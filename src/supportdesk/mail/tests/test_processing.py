@@ -105,6 +105,30 @@ def test_unknown_sender_of_an_org_domain_joins_it(deliver: Any, org: Any) -> Non
     assert inbound.ticket.organization == org
 
 
+def test_a_sender_created_concurrently_by_another_worker_is_used_not_quarantined(
+    deliver: Any, org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two mails from a new sender processed at once: the other worker's user is committed
+    between this one's lookup and its insert, whose uniqueness validation (or constraint) then
+    fails. Seen in bench/mail.py on PostgreSQL: the message was quarantined."""
+    from supportdesk.mail import processing
+
+    email_domain = processing.EmailDomain
+
+    class RacingEmailDomain:  # looked up between this worker's user lookup and its insert
+        class objects:  # stands in for the manager
+            @staticmethod
+            def filter(**lookup: Any) -> Any:
+                User.objects.create_user("new@acme.test", role=Role.CONTACT, organization=org)
+                return email_domain.objects.filter(**lookup)
+
+    monkeypatch.setattr(processing, "EmailDomain", RacingEmailDomain)
+    inbound = deliver(build_mail(sender="Newbie <new@acme.test>"), envelope_from="new@acme.test")
+    assert inbound.error == ""
+    assert inbound.state == InboundMessage.State.PROCESSED
+    assert inbound.ticket.requester == User.objects.get(email="new@acme.test")
+
+
 def test_customer_reply_reopens_a_ticket_waiting_on_them(
     deliver: Any, contact: User, agent: User
 ) -> None:
