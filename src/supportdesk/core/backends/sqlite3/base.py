@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -83,26 +85,31 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
     writers: WriterQueue | None = None
 
-    def execute(self, query: str, params: Any = None) -> Any:
-        if self.writers is None or self.connection.in_transaction:
-            return super().execute(query, params)
-        if not query.lstrip()[:7].upper().startswith(_WRITES):
-            return super().execute(query, params)
-        # A single statement outside a transaction writes too: queue for it.
-        self.writers.acquire()
+    @contextmanager
+    def _turn(self, query: str) -> Iterator[None]:
+        """A statement that writes outside a transaction waits its turn too, for its duration
+        (in a transaction, BEGIN took the turn)."""
+        writers = self.writers
+        if (
+            writers is None
+            or self.connection.in_transaction
+            or not query.lstrip()[:7].upper().startswith(_WRITES)
+        ):
+            yield
+            return
+        writers.acquire()
         try:
-            return super().execute(query, params)
+            yield
         finally:
-            self.writers.release()
+            writers.release()
+
+    def execute(self, query: str, params: Any = None) -> Any:
+        with self._turn(query):
+            return super().execute(query, params)
 
     def executemany(self, query: str, param_list: Any) -> Any:
-        if self.writers is None or self.connection.in_transaction:
+        with self._turn(query):
             return super().executemany(query, param_list)
-        self.writers.acquire()
-        try:
-            return super().executemany(query, param_list)
-        finally:
-            self.writers.release()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
