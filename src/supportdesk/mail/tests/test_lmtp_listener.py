@@ -168,12 +168,25 @@ def test_when_one_channel_fails_the_others_are_still_answered_250():
     assert list(InboundMessage.objects.values_list("channel", flat=True)) == [SUPPORT]
 
 
-def test_deliveries_that_arrive_during_a_commit_are_committed_together(monkeypatch):
-    """Group commit: while one transaction is being committed, the messages of the other
-    clients wait and go into the next transaction together; each client is answered after it."""
+@pytest.fixture
+def group_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each group the listener stores (each deliver_group call), in order."""
     from supportdesk.mail import listener as listener_module
 
-    groups: list[int] = []
+    sizes: list[int] = []
+    deliver_group = listener_module.deliver_group
+
+    def recording_group(deliveries: list[Any], **kwargs: Any) -> list[list[str]]:
+        sizes.append(len(deliveries))
+        return deliver_group(deliveries, **kwargs)
+
+    monkeypatch.setattr(listener_module, "deliver_group", recording_group)
+    return sizes
+
+
+def test_deliveries_that_arrive_during_a_commit_are_committed_together(group_sizes):
+    """Group commit: while one transaction is being committed, the messages of the other
+    clients wait and go into the next transaction together; each client is answered after it."""
     first_insert_done = threading.Event()
 
     def slow_first_insert(raw: bytes, **kwargs: Any) -> InboundMessage:
@@ -183,13 +196,6 @@ def test_deliveries_that_arrive_during_a_commit_are_committed_together(monkeypat
             time.sleep(1.5)  # the other clients' DATA arrives meanwhile
         return stored
 
-    deliver_group = listener_module.deliver_group
-
-    def recording_group(deliveries: list[Any], **kwargs: Any) -> list[list[str]]:
-        groups.append(len(deliveries))
-        return deliver_group(deliveries, **kwargs)
-
-    monkeypatch.setattr(listener_module, "deliver_group", recording_group)
     answers: dict[int, dict[str, tuple[int, str]]] = {}
 
     def client(n: int) -> None:
@@ -206,14 +212,14 @@ def test_deliveries_that_arrive_during_a_commit_are_committed_together(monkeypat
         for thread in threads:
             thread.join(30)
     assert [answers[n][SUPPORT][0] for n in range(4)] == [250] * 4
-    assert groups == [1, 3]
+    assert group_sizes == [1, 3]
     stored = {m.message_id: m.pk for m in InboundMessage.objects.all()}
     assert len(stored) == 4
     for n in range(4):
         assert f"inbound message {stored[f'<group-{n}@acme.test>']}" in answers[n][SUPPORT][1]
 
 
-def test_on_sqlite_a_group_is_taken_when_its_turn_at_the_write_lock_comes(monkeypatch):
+def test_on_sqlite_a_group_is_taken_when_its_turn_at_the_write_lock_comes(monkeypatch, group_sizes):
     """Deliveries that arrive while the storing thread waits for SQLite's write lock (a worker
     writing) go into the same commit as the one that started the wait."""
     from supportdesk.mail import listener as listener_module
@@ -230,14 +236,6 @@ def test_on_sqlite_a_group_is_taken_when_its_turn_at_the_write_lock_comes(monkey
             pass
 
     monkeypatch.setattr(listener_module, "_writer_queue", lambda connection: Queue())
-    groups: list[int] = []
-    deliver_group = listener_module.deliver_group
-
-    def recording_group(deliveries: list[Any], **kwargs: Any) -> list[list[str]]:
-        groups.append(len(deliveries))
-        return deliver_group(deliveries, **kwargs)
-
-    monkeypatch.setattr(listener_module, "deliver_group", recording_group)
     answers: dict[int, dict[str, tuple[int, str]]] = {}
 
     def client(n: int) -> None:
@@ -258,7 +256,7 @@ def test_on_sqlite_a_group_is_taken_when_its_turn_at_the_write_lock_comes(monkey
         for thread in threads:
             thread.join(30)
     assert [answers[n][SUPPORT][0] for n in range(3)] == [250] * 3
-    assert groups == [3]  # one commit for all three
+    assert group_sizes == [3]  # one commit for all three
 
 
 def test_a_group_stores_a_message_once_and_answers_each_delivery(settings):
