@@ -250,8 +250,8 @@ def test_on_sqlite_a_group_is_taken_when_its_turn_at_the_write_lock_comes(monkey
         for thread in threads[1:]:
             thread.start()
         deadline = time.monotonic() + 10
-        while len(running.handler._waiting) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)  # the other two have arrived and wait
+        while len(running.handler._waiting) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)  # all three wait: the first (not taken yet) and the other two
         turn.set()
         for thread in threads:
             thread.join(30)
