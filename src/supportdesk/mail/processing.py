@@ -16,6 +16,7 @@ Threading, strongest first (docs/email.md):
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
 import uuid
@@ -314,7 +315,9 @@ def _thread(inbound: InboundMessage, parsed: ParsedMail, sender: str) -> tuple[T
         ticket = Ticket.objects.filter(pk=ticket_id).first()
         if ticket is not None:
             return ticket, "token"
-    ticket = ticket_for_message_ids([parsed.in_reply_to, *reversed(parsed.references)], inbound)
+    ticket = ticket_for_message_ids(
+        [parsed.in_reply_to, *reversed(parsed.references)], inbound, process_earlier=True
+    )
     if ticket is not None:
         return ticket, "message-id"
     for number in ticket_references(parsed.subject):
@@ -325,9 +328,14 @@ def _thread(inbound: InboundMessage, parsed: ParsedMail, sender: str) -> tuple[T
 
 
 def ticket_for_message_ids(
-    ids: list[str | None], inbound: InboundMessage | None = None
+    ids: list[str | None], inbound: InboundMessage | None = None, *, process_earlier: bool = False
 ) -> Ticket | None:
-    """The ticket of the first of `ids` that is ours: a mail we sent, or a mail on a ticket."""
+    """The ticket of the first of `ids` that is ours: a mail we sent, or a mail on a ticket.
+
+    With `process_earlier`, a message that `inbound` refers to and that was stored before it but
+    is not processed yet (a customer's quick follow-up to their own mail, taken by another worker
+    at the same moment) is processed first, here, so the reply joins its ticket instead of opening
+    one of its own. See `_process_earlier` for why this cannot deadlock."""
     wanted = [i for i in dict.fromkeys(normalise_message_id(i) for i in ids if i) if i]
     if not wanted:
         return None
@@ -336,15 +344,50 @@ def ticket_for_message_ids(
             "message_id", "ticket_id"
         )
     )
-    inbound_rows = InboundMessage.objects.filter(message_id__in=wanted, ticket__isnull=False)
+    inbound_rows = InboundMessage.objects.filter(message_id__in=wanted)
     if inbound is not None:
         inbound_rows = inbound_rows.exclude(pk=inbound.pk)
-    inbound_ids = dict(inbound_rows.values_list("message_id", "ticket_id"))
+    inbound_ids: dict[str, int] = {}
+    unprocessed: dict[str, int] = {}
+    for message_id, ticket_id, state, pk in inbound_rows.values_list(
+        "message_id", "ticket_id", "state", "pk"
+    ):
+        if ticket_id is not None:
+            inbound_ids.setdefault(message_id, ticket_id)
+        elif state == InboundMessage.State.RECEIVED and inbound is not None and pk < inbound.pk:
+            unprocessed.setdefault(message_id, pk)
     for message_id in wanted:
         ticket_id = outbound.get(message_id) or inbound_ids.get(message_id)
         if ticket_id is not None:
             return Ticket.objects.get(pk=ticket_id)
+    earlier = next((unprocessed[i] for i in wanted if i in unprocessed), None)
+    if process_earlier and earlier is not None and _process_earlier(earlier):
+        return ticket_for_message_ids(ids, inbound)
     return None
+
+
+# How many earlier messages deep a reply's processing goes (a chain of unprocessed replies).
+_EARLIER_DEPTH = contextvars.ContextVar("supportdesk_mail_earlier_depth", default=0)
+_EARLIER_MAX_DEPTH = 3
+
+
+def _process_earlier(inbound_id: int) -> bool:
+    """Process the earlier message `inbound_id` inside the current message's transaction.
+
+    No deadlock: this runs while threading, before the current message has written anything, so
+    a worker waits here holding only inbound rows' locks, each newer than the one it waits for
+    (only a message stored earlier is processed, and only one per message). Locks taken in
+    descending order of age cannot form a cycle; and the lookup after it processes nothing more.
+    On SQLite the transaction holds the one write lock, so nothing else is processing."""
+    depth = _EARLIER_DEPTH.get()
+    if depth >= _EARLIER_MAX_DEPTH:
+        return False
+    token = _EARLIER_DEPTH.set(depth + 1)
+    try:
+        process_inbound(inbound_id)
+    finally:
+        _EARLIER_DEPTH.reset(token)
+    return True
 
 
 def _is_participant(ticket: Ticket, address: str) -> bool:

@@ -230,3 +230,123 @@ def test_colleagues_on_the_mail_become_ccs_strangers_do_not(
     ccs = {u.email for u in inbound.ticket.ccs.all()}
     assert ccs == {"dave@acme.test", "newhire@acme.test"}
     assert User.objects.get(email="newhire@acme.test").organization == contact.organization
+
+
+# ---------------------------------------------------------------------------------------------
+# A reply processed before the mail it answers (two workers, or a queue out of order)
+
+
+def _chain(count: int) -> list[InboundMessage]:
+    """`count` stored, unprocessed mails from Alice, each a reply to the one before."""
+    stored: list[InboundMessage] = []
+    for n in range(count):
+        headers = {"In-Reply-To": stored[-1].message_id} if stored else {}
+        raw = build_mail(
+            subject=f"Re: Search is down ({n})" if stored else "Search is down",
+            body=f"Part {n}.",
+            headers=headers,
+            message_id=f"<chain-{n}@acme.test>",
+        )
+        stored.append(store(raw))
+    return stored
+
+
+def test_a_reply_taken_before_the_mail_it_answers_processes_that_mail_first(
+    after_commit: Any, contact: User
+) -> None:
+    first, reply = _chain(2)
+    with after_commit():
+        process_inbound(reply.pk)
+    first.refresh_from_db()
+    reply.refresh_from_db()
+    assert first.state == reply.state == InboundMessage.State.PROCESSED
+    assert first.outcome.startswith(f"New ticket #{first.ticket.number}")
+    assert reply.ticket == first.ticket
+    assert reply.threaded_by == "message-id"
+    assert list(first.ticket.messages.values_list("body_text", flat=True)) == ["Part 0.", "Part 1."]
+    assert [m.to for m in django_mail.outbox] == [["alice@acme.test"]]  # the first one's ack
+    with after_commit():  # the first mail's own task, when it comes, has nothing left to do
+        assert process_inbound(first.pk).state == InboundMessage.State.PROCESSED
+    assert Ticket.objects.count() == 1
+    assert Message.objects.count() == 2
+    assert len(django_mail.outbox) == 1
+
+
+def test_a_reply_stored_before_the_mail_it_answers_does_not_wait_for_it(
+    after_commit: Any, contact: User
+) -> None:
+    reply = store(build_mail(subject="Re: x", headers={"In-Reply-To": "<later@acme.test>"}))
+    later = store(build_mail(message_id="<later@acme.test>", body="The original."))
+    with after_commit():
+        process_inbound(reply.pk)
+    later.refresh_from_db()
+    reply.refresh_from_db()
+    assert later.state == InboundMessage.State.RECEIVED
+    assert reply.threaded_by == ""
+    assert reply.outcome.startswith("New ticket")
+
+
+def test_processing_earlier_mails_first_stops_three_deep(after_commit: Any, contact: User) -> None:
+    chain = _chain(5)
+    with after_commit():
+        process_inbound(chain[-1].pk)
+    for inbound in chain:
+        inbound.refresh_from_db()
+    assert chain[0].state == InboundMessage.State.RECEIVED
+    assert chain[1].outcome.startswith("New ticket")
+    assert {m.ticket for m in chain[1:]} == {chain[1].ticket}
+    assert [m.threaded_by for m in chain[2:]] == ["message-id"] * 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_waits_for_the_worker_processing_the_mail_it_answers(
+    contact: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers: one is processing the first mail (its transaction open, no ticket yet) when
+    the other takes the reply. The reply waits for the first mail's lock and then joins its
+    ticket. Without this, the reply found no ticket and opened a second one."""
+    import threading
+
+    from django.db import connection
+
+    from supportdesk.mail import processing
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer: the reply's transaction cannot start meanwhile")
+    first, reply = _chain(2)
+    inside, release = threading.Event(), threading.Event()
+    real_process = processing._process
+
+    def slow_process(inbound: InboundMessage, reading: Any) -> None:
+        if inbound.pk == first.pk:
+            inside.set()
+            assert release.wait(10)
+        real_process(inbound, reading)
+
+    monkeypatch.setattr(processing, "_process", slow_process)
+    errors: list[BaseException] = []
+
+    def work(pk: int) -> None:
+        try:
+            process_inbound(pk)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker_one = threading.Thread(target=work, args=(first.pk,))
+    worker_one.start()
+    assert inside.wait(10)
+    worker_two = threading.Thread(target=work, args=(reply.pk,))
+    worker_two.start()
+    worker_two.join(1.0)
+    assert worker_two.is_alive(), "the reply did not wait for the mail it answers"
+    release.set()
+    worker_one.join(10)
+    worker_two.join(10)
+    assert not errors
+    first.refresh_from_db()
+    reply.refresh_from_db()
+    assert reply.ticket == first.ticket
+    assert reply.threaded_by == "message-id"
+    assert Ticket.objects.count() == 1
