@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
@@ -62,20 +62,62 @@ def enqueue_with_transaction(
     `robust`: a failed enqueue is logged, not raised (a repair sweep re-drives the work); in a
     transaction its writes are rolled back with a savepoint."""
     if connection.in_atomic_block and tasks_in_this_database():
-        if not robust:
-            enqueue(*args)
-            return
-        try:
-            with transaction.atomic():
-                enqueue(*args)
-        except Exception:
-            logger.exception("Enqueueing %s failed", description or enqueue)
+        _write_now(enqueue, *args, robust=robust, description=description)
         return
 
     def run() -> None:  # a plain function: Django's error log needs a __qualname__
         enqueue(*args)
 
     transaction.on_commit(run, robust=robust)
+
+
+def enqueue_each_with_transaction(
+    task: Any, args_list: Sequence[tuple[Any, ...]], *, robust: bool = False, description: str = ""
+) -> None:
+    """`task.enqueue(*args)` for each of `args_list`, as `enqueue_with_transaction` does it; with
+    the database task queue inside a transaction, all the task rows go in with one INSERT."""
+    if connection.in_atomic_block and tasks_in_this_database():
+        _write_now(_insert_task_rows, task, args_list, robust=robust, description=description)
+        return
+    for args in args_list:
+        enqueue_with_transaction(task.enqueue, *args, robust=robust, description=description)
+
+
+def _write_now(write: Any, *args: Any, robust: bool, description: str) -> None:
+    if not robust:
+        write(*args)
+        return
+    try:
+        with transaction.atomic():
+            write(*args)
+    except Exception:
+        logger.exception("Enqueueing %s failed", description or write)
+
+
+def _insert_task_rows(task: Any, args_list: Sequence[tuple[Any, ...]]) -> None:
+    """What `DatabaseBackend.enqueue` writes for each of `args_list`, in one INSERT. (The
+    backend's pre-save handler that stores "no run_after" as the maximum date does not run for a
+    bulk insert: done here.)"""
+    from django_tasks.signals import task_enqueued
+    from django_tasks.utils import normalize_json
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    backend = task.get_backend()
+    backend.validate_task(task)
+    rows = DBTaskResult.objects.bulk_create(
+        DBTaskResult(
+            id=backend._get_id(),
+            args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
+            priority=task.priority,
+            task_path=task.module_path,
+            queue_name=task.queue_name,
+            run_after=task.run_after if task.run_after is not None else get_date_max(),
+            backend_name=backend.alias,
+        )
+        for args in args_list
+    )
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 @task()

@@ -9,14 +9,16 @@ Message-ID, or without one the same bytes, delivered again returns the row alrea
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from supportdesk.core.tasks import enqueue_with_transaction
+from supportdesk.core.tasks import enqueue_each_with_transaction
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.parsing import normalise_message_id
 
@@ -60,6 +62,20 @@ def check_size(raw: bytes) -> None:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class NewInbound:
+    """One delivered message for one channel, with its delivery facts, to be stored."""
+
+    raw: bytes
+    source: str
+    channel: str
+    envelope_from: str
+    envelope_to: list[str]
+    peer: str = ""
+    mailbox: str = ""
+    uid: int | None = None
+
+
 def store_inbound(
     raw: bytes,
     *,
@@ -78,20 +94,12 @@ def store_inbound(
     committed when this returns (its own, durable transaction). (The LMTP listener commits
     concurrent deliveries together: `listener.deliver_group`.)"""
     check_size(raw)
+    new = NewInbound(raw, source, channel, envelope_from, envelope_to, peer, mailbox, uid)
     try:
         # No lookup first: a message delivered again (rare) breaks the unique constraint on
         # channel + dedupe key, and the transaction is rolled back with its task.
         with transaction.atomic(durable=True):
-            inbound = insert_inbound(
-                raw,
-                source=source,
-                channel=channel,
-                envelope_from=envelope_from,
-                envelope_to=envelope_to,
-                peer=peer,
-                mailbox=mailbox,
-                uid=uid,
-            )
+            (inbound,) = insert_inbounds([new])
     except IntegrityError:
         # The same message was stored before, or by a concurrent delivery that committed first
         # (the unique constraint on channel + dedupe key decides): it is stored once.
@@ -99,55 +107,50 @@ def store_inbound(
     return inbound, True
 
 
-def insert_inbound(
-    raw: bytes,
-    *,
-    source: str,
-    channel: str,
-    envelope_from: str,
-    envelope_to: list[str],
-    peer: str = "",
-    mailbox: str = "",
-    uid: int | None = None,
-) -> InboundMessage:
-    """Write one delivered message in the current transaction, with its processing task when
-    the task queue is this database (else the task is enqueued after the commit). Raises
-    IntegrityError when the message is stored already (same channel and dedupe key): the caller
-    rolls back (a savepoint at least)."""
-    message_id = header_message_id(raw)
-    inbound = InboundMessage.objects.create(
-        channel=channel,
-        dedupe_key=dedupe_key_for(raw, message_id),
-        message_id=(message_id or "")[:998],
-        source=source,
-        envelope_from=envelope_from[:998],
-        envelope_to=list(envelope_to),
-        mailbox=mailbox[:200],
-        uid=uid,
-        peer=peer[:200],
-        raw=raw,
-        size=len(raw),
-        sha256=hashlib.sha256(raw).hexdigest(),
-    )
-    # Robust: once committed the message is safe; an enqueue failure must not turn the 250 into
-    # a retry (the mail repair sweep re-drives what stays unprocessed). With the database task
-    # queue the task row is written in this transaction (one commit per message instead of two).
-    enqueue_with_transaction(
-        _enqueue_processing,
-        inbound.pk,
+def insert_inbounds(messages: Sequence[NewInbound]) -> list[InboundMessage]:
+    """Write delivered messages in the current transaction, with one INSERT, and their
+    processing tasks (one more INSERT when the task queue is this database, else enqueued after
+    the commit). Raises IntegrityError when one of them is stored already (same channel and
+    dedupe key): the caller rolls back (a savepoint at least) and stores them one by one."""
+    rows = []
+    for new in messages:
+        message_id = header_message_id(new.raw)
+        rows.append(
+            InboundMessage(
+                channel=new.channel,
+                dedupe_key=dedupe_key_for(new.raw, message_id),
+                message_id=(message_id or "")[:998],
+                source=new.source,
+                envelope_from=new.envelope_from[:998],
+                envelope_to=list(new.envelope_to),
+                mailbox=new.mailbox[:200],
+                uid=new.uid,
+                peer=new.peer[:200],
+                raw=new.raw,
+                size=len(new.raw),
+                sha256=hashlib.sha256(new.raw).hexdigest(),
+            )
+        )
+    stored = InboundMessage.objects.bulk_create(rows)
+    _enqueue_processing([inbound.pk for inbound in stored])
+    return stored
+
+
+def _enqueue_processing(inbound_ids: list[int]) -> None:
+    # Robust: once committed the messages are safe; an enqueue failure must not turn the 250
+    # into a retry (the mail repair sweep re-drives what stays unprocessed). With the database
+    # task queue the task rows are written in this transaction (one commit, not two).
+    from supportdesk.mail.tasks import process_inbound_task
+
+    enqueue_each_with_transaction(
+        process_inbound_task,
+        [(inbound_id,) for inbound_id in inbound_ids],
         robust=True,
-        description=f"the processing of inbound message {inbound.pk}",
+        description=f"the processing of inbound messages {inbound_ids}",
     )
-    return inbound
 
 
 def stored_inbound(raw: bytes, *, channel: str) -> InboundMessage:
     """The message already stored for `channel` with the dedupe key of `raw`."""
     key = dedupe_key_for(raw, header_message_id(raw))
     return InboundMessage.objects.get(channel=channel, dedupe_key=key)
-
-
-def _enqueue_processing(inbound_id: int) -> None:
-    from supportdesk.mail.tasks import process_inbound_task
-
-    process_inbound_task.enqueue(inbound_id)

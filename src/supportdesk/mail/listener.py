@@ -21,7 +21,7 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +34,13 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from supportdesk.core.backends.sqlite3.base import WriterQueue
-from supportdesk.mail.inbound import MessageTooLarge, check_size, insert_inbound, stored_inbound
+from supportdesk.mail.inbound import (
+    MessageTooLarge,
+    NewInbound,
+    check_size,
+    insert_inbounds,
+    stored_inbound,
+)
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.recipients import recipient_channel
 
@@ -47,7 +53,7 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 # At most this many messages per group (transaction).
 GROUP_LIMIT = 50
 
-InsertFunction = Callable[..., InboundMessage]
+InsertFunction = Callable[[Sequence[NewInbound]], list[InboundMessage]]
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; try again later"
 
 
@@ -87,18 +93,19 @@ class Delivery:
 
 
 def deliver_group(
-    deliveries: list[Delivery], *, source: str, insert: InsertFunction = insert_inbound
+    deliveries: list[Delivery], *, source: str, insert: InsertFunction = insert_inbounds
 ) -> list[list[str]]:
     """Store `deliveries` in one transaction; return, for each, one reply line per recipient.
 
     Runs in a worker thread (database work). A message is stored once per channel of its
-    recipients (support+a@x and support+b@x share one stored message and one answer), each in a
-    savepoint: one already stored (delivered again) is rolled back alone and answered "already
-    stored"; one that fails is rolled back alone and answered 451. If the transaction itself
-    fails (the commit, the connection), every message of the group gets 451."""
+    recipients (support+a@x and support+b@x share one stored message and one answer). The group
+    is written with one INSERT for the messages and one for their tasks; if that fails, each is
+    written in its own savepoint: one already stored (delivered again) is rolled back alone and
+    answered "already stored"; one that fails is rolled back alone and answered 451. If the
+    transaction itself fails (the commit, the connection), every message of the group gets 451."""
     answers: list[dict[str, str]] = [{} for _ in deliveries]
-    # (delivery index, channel, its recipients, the bytes stored, the envelope sender)
-    items: list[tuple[int, str, list[str], bytes, str]] = []
+    # (delivery index, the message for one channel, its recipients there)
+    items: list[tuple[int, NewInbound, list[str]]] = []
     for index, delivery in enumerate(deliveries):
         envelope_from = _envelope_sender(delivery.mail_from)
         message = with_return_path(delivery.raw, envelope_from)
@@ -109,48 +116,58 @@ def deliver_group(
                 for recipient in channel_recipients:
                     answers[index][recipient] = f"552 5.3.4 Message too big for this system ({exc})"
                 continue
-            items.append((index, channel, channel_recipients, message, envelope_from))
+            new = NewInbound(
+                raw=message,
+                source=source,
+                channel=channel,
+                envelope_from=envelope_from,
+                envelope_to=channel_recipients,
+                peer=delivery.peer,
+            )
+            items.append((index, new, channel_recipients))
     _prepare_connections()
     # Per item: the row, None when stored before (a duplicate), or the failure's answer.
     stored: list[InboundMessage | str | None] = []
     try:
         with transaction.atomic(durable=True):
-            for index, channel, channel_recipients, message, envelope_from in items:
-                try:
-                    with transaction.atomic():
-                        stored.append(
-                            insert(
-                                message,
-                                source=source,
-                                channel=channel,
-                                envelope_from=envelope_from,
-                                envelope_to=channel_recipients,
-                                peer=deliveries[index].peer,
-                            )
-                        )
-                except IntegrityError:
-                    stored.append(None)
-                except Exception:
-                    logger.exception("could not store a message for %s", channel)
-                    stored.append(TEMPORARY_FAILURE)
+            stored = _insert_group([new for _, new, _ in items], insert)
     except Exception:
         logger.exception("could not store a group of %d messages", len(deliveries))
-        stored = []
-        for index, _channel, channel_recipients, _message, _from in items:
-            for recipient in channel_recipients:
-                answers[index][recipient] = TEMPORARY_FAILURE
+        stored = [TEMPORARY_FAILURE] * len(items)
     finally:
         _prepare_connections()
-    for (index, channel, channel_recipients, message, _from), inbound in zip(
-        items, stored, strict=False
-    ):
-        answer = _stored_answer(inbound, message, channel)
+    for (index, new, channel_recipients), inbound in zip(items, stored, strict=True):
+        answer = _stored_answer(inbound, new.raw, new.channel)
         for recipient in channel_recipients:
             answers[index][recipient] = answer
     return [
         [found.get(r, "451 4.3.0 Temporary failure; try again later") for r in delivery.recipients]
         for found, delivery in zip(answers, deliveries, strict=True)
     ]
+
+
+def _insert_group(
+    messages: list[NewInbound], insert: InsertFunction
+) -> list[InboundMessage | str | None]:
+    """All of `messages` at once; if that fails (one was stored before, or cannot be stored),
+    one by one, each in a savepoint: the row, None for a duplicate, or 451."""
+    if len(messages) > 1:
+        try:
+            with transaction.atomic():
+                return list(insert(messages))
+        except Exception:  # one by one below, which answers (and logs) each one's own failure
+            logger.debug("storing a group of %d at once failed", len(messages), exc_info=True)
+    results: list[InboundMessage | str | None] = []
+    for new in messages:
+        try:
+            with transaction.atomic():
+                results.append(insert([new])[0])
+        except IntegrityError:
+            results.append(None)
+        except Exception:
+            logger.exception("could not store a message for %s", new.channel)
+            results.append(TEMPORARY_FAILURE)
+    return results
 
 
 def _channels(recipients: list[str]) -> dict[str, list[str]]:
@@ -225,7 +242,7 @@ class MailHandler:
         source: str,
         executor: ThreadPoolExecutor,
         stats: ListenerStats,
-        insert: InsertFunction = insert_inbound,
+        insert: InsertFunction = insert_inbounds,
     ) -> None:
         self.source = source
         self.executor = executor
@@ -372,7 +389,7 @@ class Listener:
         *,
         smtp: bool = False,
         threads: int | None = None,
-        insert: InsertFunction = insert_inbound,
+        insert: InsertFunction = insert_inbounds,
         hostname: str | None = None,
     ) -> None:
         self.host = host

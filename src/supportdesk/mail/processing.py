@@ -349,11 +349,11 @@ def ticket_for_message_ids(
         inbound_rows = inbound_rows.exclude(pk=inbound.pk)
     inbound_ids: dict[str, int] = {}
     unprocessed: dict[str, int] = {}
-    for message_id, ticket_id, state, pk in inbound_rows.values_list(
+    for message_id, on_ticket, state, pk in inbound_rows.values_list(
         "message_id", "ticket_id", "state", "pk"
     ):
-        if ticket_id is not None:
-            inbound_ids.setdefault(message_id, ticket_id)
+        if on_ticket is not None:
+            inbound_ids.setdefault(message_id, on_ticket)
         elif state == InboundMessage.State.RECEIVED and inbound is not None and pk < inbound.pk:
             unprocessed.setdefault(message_id, pk)
     for message_id in wanted:

@@ -32,9 +32,10 @@ def store(raw: bytes, channel: str = CHANNEL, **extra: Any) -> tuple[InboundMess
 
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The ids whose processing task was enqueued (after commit)."""
+    """The ids whose processing task was enqueued (with the message, so never for one that
+    was rolled back)."""
     calls: list[int] = []
-    monkeypatch.setattr(inbound, "_enqueue_processing", calls.append)
+    monkeypatch.setattr(inbound, "_enqueue_processing", calls.extend)
     return calls
 
 
@@ -197,11 +198,13 @@ def test_a_failed_enqueue_in_the_transaction_still_stores_the_message(
 ):
     from django_tasks_db.models import DBTaskResult
 
-    def broken(inbound_id: int) -> None:
+    from supportdesk.core import tasks
+
+    def broken(task: Any, args_list: Any) -> None:
         DBTaskResult.objects.create(id=str(uuid.uuid4()))
         raise RuntimeError("queue table unavailable")
 
-    monkeypatch.setattr(inbound, "_enqueue_processing", broken)
+    monkeypatch.setattr(tasks, "_insert_task_rows", broken)
     message, created = store(make_message(message_id="<enqueue-fails@acme.test>"))
     assert created
     assert InboundMessage.objects.filter(pk=message.pk).exists()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import smtplib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from django.db import OperationalError, connection, transaction
 
 from supportdesk.mail import inbound
-from supportdesk.mail.inbound import insert_inbound
+from supportdesk.mail.inbound import NewInbound, insert_inbounds
 from supportdesk.mail.listener import Listener, listener_in_thread
 from supportdesk.mail.models import InboundMessage
 from supportdesk.mail.tests.transport_helpers import lmtp_client, lmtp_deliver, make_message
@@ -128,15 +128,17 @@ def test_a_storage_failure_is_a_temporary_451_and_leaves_nothing_behind(monkeypa
     """The row is written, then the transaction fails: rolled back, answered 451 — the sender
     keeps the message and retries."""
 
-    def failing_insert(raw: bytes, **kwargs: Any) -> InboundMessage:
+    def failing_insert(messages: Sequence[NewInbound]) -> list[InboundMessage]:
         with transaction.atomic():
-            InboundMessage.objects.create(
-                raw=raw,
-                size=len(raw),
-                sha256="0" * 64,
-                dedupe_key="k",
-                **{k: v for k, v in kwargs.items() if k in ("channel", "source")},
-            )
+            for new in messages:
+                InboundMessage.objects.create(
+                    raw=new.raw,
+                    size=len(new.raw),
+                    sha256="0" * 64,
+                    dedupe_key=f"k-{new.channel}",
+                    channel=new.channel,
+                    source=new.source,
+                )
             raise OSError("disk full")
 
     with (
@@ -150,13 +152,10 @@ def test_a_storage_failure_is_a_temporary_451_and_leaves_nothing_behind(monkeypa
 
 
 def test_when_one_channel_fails_the_others_are_still_answered_250():
-    calls: list[str] = []
-
-    def insert_failing_for_sales(raw: bytes, **kwargs: Any) -> InboundMessage:
-        calls.append(kwargs["channel"])
-        if kwargs["channel"] == SALES:
+    def insert_failing_for_sales(messages: Sequence[NewInbound]) -> list[InboundMessage]:
+        if any(new.channel == SALES for new in messages):
             raise ConnectionError("database went away")
-        return insert_inbound(raw, **kwargs)
+        return insert_inbounds(messages)
 
     with (
         listener_in_thread(insert=insert_failing_for_sales) as listener,
@@ -189,8 +188,8 @@ def test_deliveries_that_arrive_during_a_commit_are_committed_together(group_siz
     clients wait and go into the next transaction together; each client is answered after it."""
     first_insert_done = threading.Event()
 
-    def slow_first_insert(raw: bytes, **kwargs: Any) -> InboundMessage:
-        stored = insert_inbound(raw, **kwargs)
+    def slow_first_insert(messages: Sequence[NewInbound]) -> list[InboundMessage]:
+        stored = insert_inbounds(messages)
         if not first_insert_done.is_set():
             first_insert_done.set()
             time.sleep(1.5)  # the other clients' DATA arrives meanwhile
@@ -292,10 +291,10 @@ def test_a_group_stores_a_message_once_and_answers_each_delivery(settings):
     ]
     assert answers[3][0].startswith("552 ")
 
-    def failing_second(raw: bytes, **kwargs: Any) -> InboundMessage:
-        if b"<b@x>" in raw:
+    def failing_second(messages: Sequence[NewInbound]) -> list[InboundMessage]:
+        if any(b"<b@x>" in new.raw for new in messages):
             raise OSError("disk full")
-        return insert_inbound(raw, **kwargs)
+        return insert_inbounds(messages)
 
     one_failed = deliver_group(
         [
@@ -326,9 +325,37 @@ def test_a_group_stores_a_message_once_and_answers_each_delivery(settings):
     assert InboundMessage.objects.count() == 4  # old, new twice, a
 
 
+def test_a_group_of_new_messages_is_written_with_one_insert_and_its_tasks_with_another(settings):
+    """With the database task queue: four new messages, two INSERT statements in all, and each
+    message has its processing task in the queue when the transaction commits."""
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    from supportdesk.mail.listener import Delivery, deliver_group
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    group = [
+        Delivery(make_message(message_id=f"<bulk-{n}@x>"), "a@acme.test", [SUPPORT], "p")
+        for n in range(4)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        answers = deliver_group(group, source="lmtp")
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2
+    stored = list(InboundMessage.objects.order_by("pk"))
+    assert [m.message_id for m in stored] == [f"<bulk-{n}@x>" for n in range(4)]
+    assert answers == [[f"250 2.0.0 stored as inbound message {m.pk}"] for m in stored]
+    tasks = DBTaskResult.objects.all()
+    assert sorted(t.args_kwargs["args"][0] for t in tasks) == [m.pk for m in stored]
+    assert {t.task_path for t in tasks} == {"supportdesk.mail.tasks.process_inbound_task"}
+    assert all(t.status == "READY" and t.task_result.is_finished is False for t in tasks)
+    # What the worker claims: the bulk rows are ready now, like those `enqueue` writes.
+    assert DBTaskResult.objects.ready().count() == 4
+
+
 def test_plain_smtp_answers_once_for_all_recipients(monkeypatch):
     enqueued: list[int] = []
-    monkeypatch.setattr(inbound, "_enqueue_processing", enqueued.append)
+    monkeypatch.setattr(inbound, "_enqueue_processing", enqueued.extend)
     with (
         listener_in_thread(smtp=True) as listener,
         smtplib.SMTP("127.0.0.1", listener.port, timeout=30) as client,
