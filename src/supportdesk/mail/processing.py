@@ -564,7 +564,7 @@ def _new_ticket(
         channel=Channel.EMAIL,
         ccs=ccs,
     )
-    return ticket, ticket.messages.order_by("created_at", "id").first()
+    return ticket, ticket.opening_message
 
 
 def _process_bounce(

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 SEVERITY_DEFINITIONS = {
     1: (
@@ -136,6 +137,11 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.subject}"
+
+    @cached_property
+    def opening_message(self) -> Message | None:
+        """The ticket's first message (its description): kept by `ticket_create`, else read."""
+        return self.messages.order_by("created_at", "id").first()
 
     @property
     def severity_definition(self) -> str:

@@ -339,6 +339,7 @@ def ticket_create(
         body_html=description_html or text_to_html(description),
         created_at=now,
     )
+    ticket.opening_message = message
     for upload in attachments:
         attachment_store(ticket=ticket, upload=upload, actor=actor, message=message)
     if ccs:
